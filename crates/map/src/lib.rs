@@ -1,0 +1,380 @@
+//! Header mapping: import types declared as data, and the matching of a file's header row to
+//! one of them.
+//!
+//! An import type is an [`ImportSchema`]: a list of [`FieldDef`]s (canonical name, type,
+//! required or not, header aliases, target table) plus its row model. Adding a type is adding a
+//! schema value here, not editing the pipeline.
+
+mod orders;
+
+pub use orders::ORDERS;
+
+use std::collections::HashMap;
+
+/// What a value of a field is, and so which kernel parses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Free text: trimmed, at most `max_chars` characters, no control characters.
+    Text {
+        max_chars: u32,
+    },
+    /// An identifier with a pattern; never coerced to a number.
+    Id(IdKind),
+    Email,
+    /// An amount of money: Decimal128(18, 2) plus an ISO currency code.
+    Money,
+    /// A whole number within a range.
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    /// A calendar date.
+    Date,
+    /// A date with an optional time of day; no time zone is invented.
+    DateTime,
+    Bool,
+    /// A closed set of values mapped to canonical names.
+    Enum(&'static EnumDef),
+    /// An ISO 4217 code.
+    Currency,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// `NN-NNNNN-NNNNN`, legacy `ItemID-TransactionID`, or 10–19 digits.
+    OrderNumber,
+    /// 9–15 digits.
+    ItemNumber,
+    /// Digits only, `min..=max` of them.
+    Digits { min: u8, max: u8 },
+    /// Any text without spaces that does not look like a spreadsheet-mangled number.
+    Token,
+}
+
+/// A closed set of values: each accepted spelling (compared case-insensitively after trim)
+/// maps to a canonical value.
+#[derive(Debug, PartialEq, Eq)]
+pub struct EnumDef {
+    pub name: &'static str,
+    pub values: &'static [(&'static str, &'static str)],
+}
+
+impl EnumDef {
+    pub fn canonical(&self, input: &str) -> Option<&'static str> {
+        let input = input.trim();
+        self.values
+            .iter()
+            .find(|(spelling, _)| spelling.eq_ignore_ascii_case(input))
+            .map(|(_, canonical)| *canonical)
+    }
+}
+
+/// Which stored table a field's value lands in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The entity table (e.g. `orders`).
+    Primary,
+    /// The line table (e.g. `order_items`).
+    Line,
+    /// Both: keys and values that order and line rows share.
+    Both,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldDef {
+    /// Canonical name: snake_case, also the SQL column name.
+    pub name: &'static str,
+    pub ty: FieldType,
+    /// The column must be present in the file's header.
+    pub required: bool,
+    pub target: Target,
+    /// Header spellings that map to this field, compared after [`normalize_header`].
+    pub aliases: &'static [&'static str],
+}
+
+/// How the rows of a file become stored entities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowModel {
+    /// eBay Orders report: a single-item order is one row; a multi-item order is a summary row
+    /// followed by item rows; unpaid orders are keyed by sales record number.
+    EbayOrders,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ImportSchema {
+    /// `orders`, `listings`, …: what `--type` takes and the job records.
+    pub name: &'static str,
+    pub fields: &'static [FieldDef],
+    pub row_model: RowModel,
+    /// Stored table names: primary, then line table.
+    pub tables: (&'static str, &'static str),
+}
+
+pub const SCHEMAS: &[&ImportSchema] = &[&ORDERS];
+
+impl ImportSchema {
+    pub fn by_name(name: &str) -> Option<&'static ImportSchema> {
+        SCHEMAS
+            .iter()
+            .copied()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn field(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    fn alias_index(&self) -> HashMap<String, usize> {
+        let mut index = HashMap::new();
+        for (i, f) in self.fields.iter().enumerate() {
+            index.insert(normalize_header(f.name), i);
+            for alias in f.aliases {
+                index.insert(normalize_header(alias), i);
+            }
+        }
+        index
+    }
+
+    /// Maps a header row onto this schema.
+    pub fn map_header(&'static self, header: &[String]) -> HeaderMapping {
+        let index = self.alias_index();
+        let mut file_to_field = vec![None; header.len()];
+        let mut field_to_file = vec![None; self.fields.len()];
+        let mut unknown = Vec::new();
+        for (col, name) in header.iter().enumerate() {
+            let norm = normalize_header(name);
+            if norm.is_empty() {
+                continue;
+            }
+            match index.get(&norm) {
+                // The first column that claims a field wins; a repeat is reported as unknown.
+                Some(&field) if field_to_file[field].is_none() => {
+                    field_to_file[field] = Some(col);
+                    file_to_field[col] = Some(field);
+                }
+                _ => unknown.push(name.clone()),
+            }
+        }
+        let missing = self
+            .fields
+            .iter()
+            .zip(&field_to_file)
+            .filter(|(f, col)| f.required && col.is_none())
+            .map(|(f, _)| f.name.to_string())
+            .collect();
+        HeaderMapping {
+            schema: self,
+            file_to_field,
+            field_to_file,
+            unknown,
+            missing,
+        }
+    }
+}
+
+/// The result of matching a header row to a schema.
+#[derive(Debug, Clone)]
+pub struct HeaderMapping {
+    pub schema: &'static ImportSchema,
+    /// For each file column, the schema field it feeds.
+    pub file_to_field: Vec<Option<usize>>,
+    /// For each schema field, the file column it comes from.
+    pub field_to_file: Vec<Option<usize>>,
+    /// Header cells that match no field (named in one warning, then ignored).
+    pub unknown: Vec<String>,
+    /// Required fields with no column: the job fails before anything is written.
+    pub missing: Vec<String>,
+}
+
+impl HeaderMapping {
+    pub fn matched(&self) -> usize {
+        self.field_to_file.iter().filter(|c| c.is_some()).count()
+    }
+
+    /// The fields present in the file, in canonical order: the columns of every batch.
+    pub fn present_fields(&self) -> Vec<usize> {
+        (0..self.schema.fields.len())
+            .filter(|&f| self.field_to_file[f].is_some())
+            .collect()
+    }
+
+    /// For each file column, its position among [`Self::present_fields`]: the reader's
+    /// projection into canonical order.
+    pub fn projection(&self) -> Vec<Option<usize>> {
+        let present = self.present_fields();
+        self.file_to_field
+            .iter()
+            .map(|f| f.and_then(|f| present.iter().position(|&p| p == f)))
+            .collect()
+    }
+}
+
+/// Trims spaces, tabs, a BOM and a leading `*` (eBay's required-column marker), folds case and
+/// inner runs of white space.
+pub fn normalize_header(name: &str) -> String {
+    let trimmed = name
+        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .trim_start_matches('*')
+        .trim();
+    let mut out = String::with_capacity(trimmed.len());
+    let mut last_space = false;
+    for c in trimmed.chars() {
+        if c.is_whitespace() {
+            if !last_space {
+                out.push(' ');
+            }
+            last_space = true;
+        } else {
+            out.extend(c.to_lowercase());
+            last_space = false;
+        }
+    }
+    out
+}
+
+/// Why a header row matched no import type well enough.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detection {
+    Found(&'static ImportSchema),
+    Ambiguous(Vec<&'static str>),
+    /// The closest types, each with its missing required columns.
+    NoMatch(Vec<(&'static str, Vec<String>)>),
+}
+
+/// How many cells of a row name fields of some schema: used to find the header row by content.
+pub fn header_score(cells: &[String]) -> usize {
+    SCHEMAS
+        .iter()
+        .map(|s| s.map_header(cells).matched())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The smallest score that makes a row a header row: two known column names.
+pub const MIN_HEADER_SCORE: usize = 2;
+
+/// Detects the import type from a header row: the types whose required columns are all present;
+/// among several, the one matching the most columns, unless two tie.
+pub fn detect(header: &[String]) -> Detection {
+    let mut complete: Vec<(&'static ImportSchema, usize)> = Vec::new();
+    let mut partial = Vec::new();
+    for schema in SCHEMAS {
+        let m = schema.map_header(header);
+        if m.missing.is_empty() {
+            complete.push((schema, m.matched()));
+        } else if m.matched() > 0 {
+            let matched = m.matched();
+            partial.push((schema.name, m.missing, matched));
+        }
+    }
+    complete.sort_by_key(|(_, matched)| std::cmp::Reverse(*matched));
+    match complete.as_slice() {
+        [] => {
+            partial.sort_by_key(|(_, _, matched)| std::cmp::Reverse(*matched));
+            Detection::NoMatch(partial.into_iter().map(|(n, m, _)| (n, m)).collect())
+        }
+        [(only, _)] => Detection::Found(only),
+        [(a, ma), (b, mb), ..] if ma == mb => Detection::Ambiguous(vec![a.name, b.name]),
+        [(best, _), ..] => Detection::Found(best),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(cells: &[&str]) -> Vec<String> {
+        cells.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn normalizes_bom_star_case_and_tabs() {
+        assert_eq!(
+            normalize_header("\u{feff} *Sales  Record\tNumber \t"),
+            "sales record number"
+        );
+    }
+
+    #[test]
+    fn us_uk_and_seed_headers_map_to_the_same_fields() {
+        for header in [
+            row(&[
+                "Sales Record Number",
+                "Order Number",
+                "Buyer Name",
+                "Total Price",
+                "Sale Date",
+            ]),
+            row(&[
+                "Sales record number",
+                "Order number",
+                "Buyer name",
+                "Total price",
+                "Sale date",
+            ]),
+            row(&["order_id", "buyer_name", "order_total", "order_date"]),
+            row(&[
+                "Verkaufsprotokollnummer",
+                "Bestellnummer",
+                "Name des Käufers",
+                "Gesamtbetrag",
+                "Verkauft am",
+            ]),
+        ] {
+            let m = ORDERS.map_header(&header);
+            assert!(m.missing.is_empty(), "{header:?}: missing {:?}", m.missing);
+            assert_eq!(detect(&header), Detection::Found(&ORDERS));
+        }
+    }
+
+    #[test]
+    fn missing_required_columns_are_listed() {
+        let m = ORDERS.map_header(&row(&["Order Number", "Buyer Name", "Something"]));
+        assert_eq!(m.missing, vec!["total_price", "sale_date"]);
+        assert_eq!(m.unknown, vec!["Something"]);
+        match detect(&row(&["Order Number", "Buyer Name"])) {
+            Detection::NoMatch(closest) => assert_eq!(closest[0].0, "orders"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn projection_follows_canonical_order() {
+        let m = ORDERS.map_header(&row(&[
+            "Total Price",
+            "x",
+            "Order Number",
+            "Sale Date",
+            "Buyer Name",
+        ]));
+        let present = m.present_fields();
+        assert_eq!(present.len(), 4);
+        let proj = m.projection();
+        assert_eq!(proj[1], None);
+        // order_number comes before total_price in the schema.
+        assert!(proj[2] < proj[0]);
+    }
+
+    #[test]
+    fn every_82_column_us_header_is_known() {
+        let header: Vec<String> = include_str!("../tests/orders-report-us-82col.headers.txt")
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(header.len(), 82);
+        let m = ORDERS.map_header(&header);
+        assert!(m.unknown.is_empty(), "unknown: {:?}", m.unknown);
+        assert_eq!(m.matched(), 82);
+    }
+
+    #[test]
+    fn every_uk_header_is_known() {
+        let header: Vec<String> = include_str!("../tests/orders-report-uk.headers.txt")
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let m = ORDERS.map_header(&header);
+        assert!(m.unknown.is_empty(), "unknown: {:?}", m.unknown);
+        assert!(m.missing.is_empty());
+    }
+}

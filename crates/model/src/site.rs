@@ -1,0 +1,168 @@
+//! eBay site profiles: the locale rules of each site's exports, declared as data.
+
+/// How one eBay site writes numbers, money, dates and booleans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SiteProfile {
+    /// Short code, as `--site` takes it and the job records it.
+    pub code: &'static str,
+    pub delimiter: u8,
+    pub decimal_separator: u8,
+    pub thousands_separator: u8,
+    /// ISO 4217 code of a bare amount or an ambiguous `$`.
+    pub currency: &'static str,
+    /// Month abbreviations beyond English that appear in this site's dates (lower case,
+    /// index 0 = January). English abbreviations are always accepted.
+    pub months: Option<&'static [&'static [&'static str]; 12]>,
+    /// Numeric dates `1/2/2024`: true = month first (US), false = day first.
+    pub month_first: bool,
+    /// Words for true / false beyond `yes/no/true/false/1/0`.
+    pub true_words: &'static [&'static str],
+    pub false_words: &'static [&'static str],
+}
+
+const GERMAN_MONTHS: [&[&str]; 12] = [
+    &["jan", "jän"],
+    &["feb"],
+    &["mär", "mrz", "maerz"],
+    &["apr"],
+    &["mai"],
+    &["jun"],
+    &["jul"],
+    &["aug"],
+    &["sep", "sept"],
+    &["okt"],
+    &["nov"],
+    &["dez"],
+];
+
+const FRENCH_MONTHS: [&[&str]; 12] = [
+    &["janv"],
+    &["févr", "fevr", "fév"],
+    &["mars"],
+    &["avr"],
+    &["mai"],
+    &["juin"],
+    &["juil"],
+    &["août", "aout"],
+    &["sept"],
+    &["oct"],
+    &["nov"],
+    &["déc", "dec"],
+];
+
+const ITALIAN_MONTHS: [&[&str]; 12] = [
+    &["gen"],
+    &["feb"],
+    &["mar"],
+    &["apr"],
+    &["mag"],
+    &["giu"],
+    &["lug"],
+    &["ago"],
+    &["set"],
+    &["ott"],
+    &["nov"],
+    &["dic"],
+];
+
+pub const SITES: &[SiteProfile] = &[
+    SiteProfile {
+        code: "US",
+        delimiter: b',',
+        decimal_separator: b'.',
+        thousands_separator: b',',
+        currency: "USD",
+        months: None,
+        month_first: true,
+        true_words: &[],
+        false_words: &[],
+    },
+    SiteProfile {
+        code: "UK",
+        delimiter: b',',
+        decimal_separator: b'.',
+        thousands_separator: b',',
+        currency: "GBP",
+        months: None,
+        month_first: false,
+        true_words: &[],
+        false_words: &[],
+    },
+    SiteProfile {
+        code: "AU",
+        delimiter: b',',
+        decimal_separator: b'.',
+        thousands_separator: b',',
+        currency: "AUD",
+        months: None,
+        month_first: false,
+        true_words: &[],
+        false_words: &[],
+    },
+    SiteProfile {
+        code: "DE",
+        delimiter: b';',
+        decimal_separator: b',',
+        thousands_separator: b'.',
+        currency: "EUR",
+        months: Some(&GERMAN_MONTHS),
+        month_first: false,
+        true_words: &["ja"],
+        false_words: &["nein"],
+    },
+    SiteProfile {
+        code: "FR",
+        delimiter: b';',
+        decimal_separator: b',',
+        thousands_separator: b' ',
+        currency: "EUR",
+        months: Some(&FRENCH_MONTHS),
+        month_first: false,
+        true_words: &["oui"],
+        false_words: &["non"],
+    },
+    SiteProfile {
+        code: "IT",
+        delimiter: b';',
+        decimal_separator: b',',
+        thousands_separator: b'.',
+        currency: "EUR",
+        months: Some(&ITALIAN_MONTHS),
+        month_first: false,
+        true_words: &["sì", "si"],
+        false_words: &["no"],
+    },
+];
+
+impl SiteProfile {
+    pub fn by_code(code: &str) -> Option<&'static SiteProfile> {
+        let code = if code.eq_ignore_ascii_case("GB") {
+            "UK"
+        } else {
+            code
+        };
+        SITES.iter().find(|s| s.code.eq_ignore_ascii_case(code))
+    }
+
+    pub fn us() -> &'static SiteProfile {
+        &SITES[0]
+    }
+
+    /// A plain CSV with a comma delimiter but decimal comma values is still possible; the
+    /// profile only sets what an amount means when the file itself does not say.
+    pub fn decimal_comma(&self) -> bool {
+        self.decimal_separator == b','
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gb_is_an_alias_of_uk() {
+        assert_eq!(SiteProfile::by_code("gb").unwrap().code, "UK");
+        assert_eq!(SiteProfile::by_code("de").unwrap().currency, "EUR");
+        assert!(SiteProfile::by_code("xx").is_none());
+    }
+}
