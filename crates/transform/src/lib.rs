@@ -1,1 +1,137 @@
+//! Validation and transformation, columnar: each field type is a kernel over a whole Arrow
+//! string column that returns a typed Arrow array plus the rows and messages of bad values.
+//! [`validate_batch`] runs the kernels of a schema over one batch; batches run in parallel
+//! (rayon) in the pipeline, so nothing here is per-row dynamic dispatch over maps of strings.
 
+pub mod kernels;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use ebay_import_map::{FieldType, ImportSchema};
+use ebay_import_model::{ErrorCode, SiteProfile};
+use std::sync::Arc;
+
+/// One bad value found by a kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError {
+    /// Row index within the batch.
+    pub row: usize,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// A batch after validation: one typed column per field present in the file, in canonical
+/// order, plus the currency each row's amounts are in, plus every value error.
+#[derive(Debug, Clone)]
+pub struct TypedBatch {
+    /// Schema field index of each column.
+    pub fields: Vec<usize>,
+    pub columns: Vec<ArrayRef>,
+    /// ISO code per row: from a currency column, else a money symbol, else the site's default.
+    pub currency: Arc<StringArray>,
+    /// Errors sorted by row, then by column order; every error of a row is kept.
+    pub errors: Vec<FieldError>,
+    pub num_rows: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub row: usize,
+    /// Schema field index.
+    pub field: usize,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl TypedBatch {
+    pub fn column_of(&self, field: usize) -> Option<&ArrayRef> {
+        self.fields.iter().position(|&f| f == field).map(|i| &self.columns[i])
+    }
+}
+
+/// Runs the kernel of each present field over its string column.
+///
+/// `strings` holds one Utf8 column per entry of `fields` (schema field indices, canonical
+/// order), as the reader produces them.
+pub fn validate_batch(
+    schema: &ImportSchema,
+    fields: &[usize],
+    strings: &RecordBatch,
+    site: &SiteProfile,
+) -> TypedBatch {
+    let num_rows = strings.num_rows();
+    let mut columns = Vec::with_capacity(fields.len());
+    let mut errors = Vec::new();
+    let mut money_currency: Option<StringArray> = None;
+    let mut currency_column: Option<StringArray> = None;
+    for (i, &field) in fields.iter().enumerate() {
+        let def = &schema.fields[field];
+        let col = strings
+            .column(i)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("reader batches are Utf8 columns");
+        let (array, errs): (ArrayRef, Vec<ValueError>) = match def.ty {
+            FieldType::Text { max_chars } => wrap(kernels::text(col, max_chars)),
+            FieldType::Id(kind) => wrap(kernels::id(col, kind)),
+            FieldType::Email => wrap(kernels::email(col)),
+            FieldType::Money => {
+                let (amounts, currencies, errs) = kernels::money(col, site);
+                money_currency = Some(merge_currency(money_currency.take(), currencies));
+                (Arc::new(amounts), errs)
+            }
+            FieldType::Integer { min, max } => wrap(kernels::integer(col, min, max)),
+            FieldType::Date => wrap(kernels::date(col, site)),
+            FieldType::DateTime => wrap(kernels::datetime(col, site)),
+            FieldType::Bool => wrap(kernels::boolean(col, site)),
+            FieldType::Enum(def) => wrap(kernels::enumeration(col, def)),
+            FieldType::Currency => {
+                let (codes, errs) = kernels::currency(col);
+                currency_column = Some(codes.clone());
+                (Arc::new(codes), errs)
+            }
+        };
+        columns.push(array);
+        errors.extend(errs.into_iter().map(|e| FieldError {
+            row: e.row,
+            field,
+            code: e.code,
+            message: e.message,
+        }));
+    }
+    errors.sort_by_key(|e| (e.row, fields.iter().position(|&f| f == e.field)));
+    let currency = resolve_currency(num_rows, currency_column, money_currency, site);
+    TypedBatch { fields: fields.to_vec(), columns, currency: Arc::new(currency), errors, num_rows }
+}
+
+fn wrap<A: arrow_array::Array + 'static>((a, e): (A, Vec<ValueError>)) -> (ArrayRef, Vec<ValueError>) {
+    (Arc::new(a), e)
+}
+
+/// Keeps the first currency any money column of a row named.
+fn merge_currency(acc: Option<StringArray>, next: StringArray) -> StringArray {
+    match acc {
+        None => next,
+        Some(acc) => acc
+            .iter()
+            .zip(next.iter())
+            .map(|(a, b)| a.or(b))
+            .collect(),
+    }
+}
+
+fn resolve_currency(
+    num_rows: usize,
+    column: Option<StringArray>,
+    symbols: Option<StringArray>,
+    site: &SiteProfile,
+) -> StringArray {
+    (0..num_rows)
+        .map(|row| {
+            let from_column = column.as_ref().and_then(|c| (!c.is_null(row)).then(|| c.value(row)));
+            let from_symbol = symbols.as_ref().and_then(|c| (!c.is_null(row)).then(|| c.value(row)));
+            Some(from_column.or(from_symbol).unwrap_or(site.currency))
+        })
+        .collect()
+}
+
+use arrow_array::Array as _;
