@@ -1,0 +1,414 @@
+//! The splitter: one sequential pass that finds record boundaries (line breaks outside quoted
+//! fields) at memchr speed and cuts the stream into chunks of whole records, so the expensive
+//! tokenizing runs in parallel. It follows csv-core's quoting rules: a quote opens a quoted
+//! field only at the start of a field; inside one, `""` is an escaped quote.
+
+use crate::lines::count_breaks;
+use ebay_import_model::Position;
+use std::io::{self, Read};
+
+const READ_BLOCK: usize = 1 << 20;
+
+/// Whole records of the input, with the position of their first byte.
+#[derive(Debug)]
+pub struct Chunk {
+    pub seq: u64,
+    pub bytes: Vec<u8>,
+    pub start: Position,
+    /// The input ended inside a quoted field: the last record is unterminated.
+    pub ends_in_quote: bool,
+    /// This chunk stands for one record longer than the limit. `bytes` holds its start only;
+    /// the rest was dropped up to the next line break.
+    pub too_long: bool,
+}
+
+/// Where the scanner stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    /// A record ends; the next one starts at this offset. The flag says whether the record
+    /// had any content (a blank line is not a record).
+    Boundary(usize, bool),
+    /// The buffer ends inside a record.
+    NeedMore,
+}
+
+/// The quoting state machine, resumable at any byte.
+#[derive(Debug, Clone, Copy)]
+struct Scanner {
+    delimiter: u8,
+    in_quote: bool,
+    /// Offset the current record starts at.
+    rec_start: usize,
+    /// Offset scanning resumes at.
+    at: usize,
+}
+
+impl Scanner {
+    fn new(delimiter: u8) -> Self {
+        Scanner {
+            delimiter,
+            in_quote: false,
+            rec_start: 0,
+            at: 0,
+        }
+    }
+
+    fn scan(&mut self, buf: &[u8], eof: bool) -> Scan {
+        let len = buf.len();
+        loop {
+            if self.in_quote {
+                match memchr::memchr(b'"', &buf[self.at..]) {
+                    None => {
+                        self.at = len;
+                        return Scan::NeedMore;
+                    }
+                    Some(k) => {
+                        let k = self.at + k;
+                        match buf.get(k + 1) {
+                            Some(b'"') => self.at = k + 2,
+                            Some(_) => {
+                                self.in_quote = false;
+                                self.at = k + 1;
+                            }
+                            None if eof => {
+                                self.in_quote = false;
+                                self.at = k + 1;
+                            }
+                            None => {
+                                self.at = k;
+                                return Scan::NeedMore;
+                            }
+                        }
+                    }
+                }
+            } else {
+                match memchr::memchr3(b'"', b'\n', b'\r', &buf[self.at..]) {
+                    None => {
+                        self.at = len;
+                        return Scan::NeedMore;
+                    }
+                    Some(k) => {
+                        let k = self.at + k;
+                        match buf[k] {
+                            b'"' => {
+                                let field_start = k == self.rec_start
+                                    || matches!(buf[k - 1], b'\n' | b'\r')
+                                    || buf[k - 1] == self.delimiter;
+                                self.in_quote = field_start;
+                                self.at = k + 1;
+                            }
+                            b'\n' => return self.boundary(k, k + 1),
+                            _ => match buf.get(k + 1) {
+                                Some(b'\n') => return self.boundary(k, k + 2),
+                                Some(_) => return self.boundary(k, k + 1),
+                                None if eof => return self.boundary(k, k + 1),
+                                None => {
+                                    self.at = k;
+                                    return Scan::NeedMore;
+                                }
+                            },
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn boundary(&mut self, terminator: usize, next: usize) -> Scan {
+        let nonempty = terminator > self.rec_start;
+        self.rec_start = next;
+        self.at = next;
+        Scan::Boundary(next, nonempty)
+    }
+
+    /// Moves the scanner's offsets after `n` bytes were removed from the buffer's front.
+    fn shift(&mut self, n: usize) {
+        self.rec_start -= n;
+        self.at -= n;
+    }
+}
+
+/// Cuts a UTF-8 stream into [`Chunk`]s of whole records.
+pub struct Splitter {
+    src: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    eof: bool,
+    /// Position of `buf[0]`.
+    pos: Position,
+    scanner: Scanner,
+    chunk_bytes: usize,
+    max_record_bytes: usize,
+    seq: u64,
+    /// Records the scanner has passed since the last cut.
+    records: u64,
+}
+
+impl Splitter {
+    pub fn new(
+        src: Box<dyn Read + Send>,
+        start: Position,
+        delimiter: u8,
+        chunk_bytes: usize,
+        max_record_bytes: usize,
+    ) -> Self {
+        Splitter {
+            src,
+            buf: Vec::with_capacity(chunk_bytes + READ_BLOCK),
+            eof: false,
+            pos: start,
+            scanner: Scanner::new(delimiter),
+            chunk_bytes,
+            max_record_bytes,
+            seq: 0,
+            records: 0,
+        }
+    }
+
+    pub fn position(&self) -> Position {
+        self.pos
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        let old = self.buf.len();
+        self.buf.resize(old + READ_BLOCK, 0);
+        let n = loop {
+            match self.src.read(&mut self.buf[old..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.buf.truncate(old);
+                    return Err(e);
+                }
+            }
+        };
+        self.buf.truncate(old + n);
+        self.eof = n == 0;
+        Ok(())
+    }
+
+    /// Returns the end offsets of the first `n` records (fewer at the end of the input),
+    /// reading as needed; nothing is consumed. Blank lines are not records: they stay inside
+    /// the span of the record after them. Stops early at a record over the size limit.
+    pub fn peek_boundaries(&mut self, n: usize) -> io::Result<Vec<usize>> {
+        let mut scanner = Scanner::new(self.scanner.delimiter);
+        let mut ends = Vec::new();
+        while ends.len() < n {
+            match scanner.scan(&self.buf, self.eof) {
+                Scan::Boundary(b, true) => ends.push(b),
+                Scan::Boundary(_, false) => {}
+                Scan::NeedMore if self.eof => {
+                    if scanner.rec_start < self.buf.len() {
+                        ends.push(self.buf.len());
+                    }
+                    break;
+                }
+                Scan::NeedMore => {
+                    if self.buf.len() - scanner.rec_start > self.max_record_bytes {
+                        break;
+                    }
+                    self.fill()?;
+                }
+            }
+        }
+        Ok(ends)
+    }
+
+    /// The buffered bytes (valid after [`Self::peek_boundaries`]).
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Whether the whole input is buffered.
+    pub fn at_eof(&self) -> bool {
+        self.eof
+    }
+
+    /// Drops the first `len` bytes, which hold `records` whole records.
+    pub fn consume(&mut self, len: usize, records: u64) {
+        self.pos.line += count_breaks(&self.buf[..len], self.buf.get(len).copied());
+        self.pos.byte += len as u64;
+        self.pos.record += records;
+        self.buf.drain(..len);
+        self.scanner = Scanner::new(self.scanner.delimiter);
+    }
+
+    /// The next chunk of whole records, or `None` at the end of the input.
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        // The scanner resumes where the last call stopped: bytes it already passed belong to
+        // records that `self.records` counted.
+        let mut last_boundary = 0;
+        let mut records_at_boundary = 0;
+        if self.scanner.rec_start > 0 {
+            last_boundary = self.scanner.rec_start;
+            records_at_boundary = self.records;
+        }
+        loop {
+            match self.scanner.scan(&self.buf, self.eof) {
+                Scan::Boundary(b, nonempty) => {
+                    self.records += u64::from(nonempty);
+                    last_boundary = b;
+                    records_at_boundary = self.records;
+                    if b >= self.chunk_bytes {
+                        return Ok(Some(self.cut(b, records_at_boundary, false)));
+                    }
+                }
+                Scan::NeedMore if self.eof => {
+                    if self.buf.is_empty() {
+                        return Ok(None);
+                    }
+                    let ends_in_quote = self.scanner.in_quote;
+                    let len = self.buf.len();
+                    let records = self.records + u64::from(self.scanner.rec_start < len);
+                    return Ok(Some(self.cut(len, records, ends_in_quote)));
+                }
+                Scan::NeedMore => {
+                    let record_len = self.buf.len() - self.scanner.rec_start;
+                    if record_len > self.max_record_bytes {
+                        if last_boundary > 0 {
+                            // Hand over the whole records first; the long one comes next.
+                            return Ok(Some(self.cut(last_boundary, records_at_boundary, false)));
+                        }
+                        return self.drop_long_record().map(Some);
+                    }
+                    self.fill()?;
+                }
+            }
+        }
+    }
+
+    fn cut(&mut self, len: usize, records: u64, ends_in_quote: bool) -> Chunk {
+        let rest = self.buf.split_off(len);
+        let bytes = std::mem::replace(&mut self.buf, rest);
+        let start = self.pos;
+        self.pos.line += count_breaks(&bytes, self.buf.first().copied());
+        self.pos.byte += len as u64;
+        self.pos.record += records;
+        self.records -= records.min(self.records);
+        if len >= self.scanner.at {
+            self.scanner = Scanner::new(self.scanner.delimiter);
+        } else {
+            self.scanner.shift(len);
+        }
+        self.seq += 1;
+        Chunk {
+            seq: self.seq - 1,
+            bytes,
+            start,
+            ends_in_quote,
+            too_long: false,
+        }
+    }
+
+    /// The record at the front of the buffer is over the limit: keep its start for the
+    /// report, drop the rest up to the next line break (quotes no longer count: the record is
+    /// lost anyway, and this resynchronises after a stray quote).
+    fn drop_long_record(&mut self) -> io::Result<Chunk> {
+        let start = self.pos;
+        let preview_len = self.buf.len().min(4096);
+        let preview = self.buf[..preview_len].to_vec();
+        let mut scan_from = self.max_record_bytes.min(self.buf.len());
+        loop {
+            if let Some(k) = memchr::memchr2(b'\n', b'\r', &self.buf[scan_from..]) {
+                let k = scan_from + k;
+                if self.buf[k] == b'\r' && k + 1 == self.buf.len() && !self.eof {
+                    scan_from = k;
+                    self.fill()?;
+                    continue;
+                }
+                let end = if self.buf[k] == b'\r' && self.buf.get(k + 1) == Some(&b'\n') {
+                    k + 2
+                } else {
+                    k + 1
+                };
+                self.consume_dropped(end);
+                break;
+            }
+            let all = self.buf.len();
+            self.consume_dropped(all);
+            scan_from = 0;
+            if self.eof {
+                break;
+            }
+            self.fill()?;
+        }
+        self.pos.record += 1;
+        self.scanner = Scanner::new(self.scanner.delimiter);
+        self.seq += 1;
+        Ok(Chunk {
+            seq: self.seq - 1,
+            bytes: preview,
+            start,
+            ends_in_quote: false,
+            too_long: true,
+        })
+    }
+
+    fn consume_dropped(&mut self, len: usize) {
+        self.pos.line += count_breaks(&self.buf[..len], self.buf.get(len).copied());
+        self.pos.byte += len as u64;
+        self.buf.drain(..len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks(input: &[u8], chunk_bytes: usize, max: usize) -> Vec<Chunk> {
+        let mut s = Splitter::new(
+            Box::new(io::Cursor::new(input.to_vec())),
+            Position {
+                line: 1,
+                byte: 0,
+                record: 1,
+            },
+            b',',
+            chunk_bytes,
+            max,
+        );
+        let mut out = Vec::new();
+        while let Some(c) = s.next_chunk().unwrap() {
+            out.push(c);
+        }
+        out
+    }
+
+    #[test]
+    fn cuts_only_outside_quotes_and_tracks_lines() {
+        let input = b"a,b\n\"x\ny\",2\r\n3,4\r\n5,\"6\"\"\n\"\n";
+        let cs = chunks(input, 1, 1 << 20);
+        let starts: Vec<u64> = cs.iter().map(|c| c.start.line).collect();
+        assert_eq!(starts, vec![1, 2, 4, 5]);
+        assert_eq!(cs[1].bytes, b"\"x\ny\",2\r\n");
+        assert_eq!(cs.iter().map(|c| c.bytes.len()).sum::<usize>(), input.len());
+        assert!(cs.iter().all(|c| !c.ends_in_quote));
+    }
+
+    #[test]
+    fn a_quote_inside_an_unquoted_field_is_literal() {
+        let cs = chunks(b"5\" tall,b\nc,d\n", 1, 1 << 20);
+        assert_eq!(cs.len(), 2);
+    }
+
+    #[test]
+    fn reports_an_unterminated_quote_at_eof() {
+        let cs = chunks(b"a,b\n\"open,c\nd,e\n", 1 << 20, 1 << 20);
+        assert_eq!(cs.len(), 1);
+        assert!(cs[0].ends_in_quote);
+    }
+
+    #[test]
+    fn drops_an_over_long_record_and_resynchronises() {
+        let mut input = b"a,b\n\"".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 100));
+        input.extend(b"\nnext,1\nlast,2\n");
+        let cs = chunks(&input, 1 << 20, 50);
+        assert_eq!(cs.len(), 3);
+        assert_eq!(cs[0].bytes, b"a,b\n");
+        assert!(cs[1].too_long);
+        assert_eq!(cs[1].start.line, 2);
+        assert_eq!(cs[2].start.line, 3);
+        assert_eq!(cs[2].start.byte, 4 + 1 + 100 + 1);
+        assert_eq!(cs[2].bytes, b"next,1\nlast,2\n");
+    }
+}
