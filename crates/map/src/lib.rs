@@ -378,3 +378,64 @@ mod tests {
         assert!(m.missing.is_empty());
     }
 }
+
+/// Header spellings that only one eBay site's exports use; the site profile is picked by them
+/// (US when none matches).
+pub const SITE_HINTS: &[(&str, &str)] = &[
+    ("postage and handling", "AU"),
+    ("post to name", "UK"),
+    ("postage and packaging", "UK"),
+    ("dispatched on date", "UK"),
+    ("buyer postcode", "UK"),
+    ("verkaufsprotokollnummer", "DE"),
+    ("bestellnummer", "DE"),
+    ("verkauft am", "DE"),
+    ("numéro de commande", "FR"),
+    ("numero ordine", "IT"),
+];
+
+/// The site whose hints match the header most, if any.
+pub fn detect_site(header: &[String]) -> Option<&'static str> {
+    let names: Vec<String> = header.iter().map(|h| normalize_header(h)).collect();
+    let mut best: Option<(&'static str, usize)> = None;
+    for (_, site) in SITE_HINTS {
+        let n = SITE_HINTS
+            .iter()
+            .filter(|(hint, s)| s == site && names.iter().any(|h| h == hint))
+            .count();
+        if n > 0 && best.is_none_or(|(_, b)| n > b) {
+            best = Some((site, n));
+        }
+    }
+    best.map(|(s, _)| s)
+}
+
+#[cfg(test)]
+mod site_tests {
+    use super::*;
+
+    #[test]
+    fn detects_sites_from_header_words() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            detect_site(&h(&[
+                "Sales Record Number",
+                "Post to name",
+                "Postage and packaging"
+            ])),
+            Some("UK")
+        );
+        assert_eq!(
+            detect_site(&h(&["Verkaufsprotokollnummer", "Bestellnummer"])),
+            Some("DE")
+        );
+        assert_eq!(
+            detect_site(&h(&["Sales Record Number", "Order Number"])),
+            None
+        );
+        assert_eq!(
+            detect_site(&h(&["Post To Name", "Postage And Handling"])),
+            Some("AU")
+        );
+    }
+}

@@ -1,1 +1,412 @@
+//! The import pipeline, left to right: read → map headers → validate/transform → resolve
+//! conflicts → store → report. This crate wires the stages together; each stage lives in its
+//! own crate behind a small interface.
 
+mod engine;
+mod header;
+mod input;
+mod inspect;
+
+pub use header::{find_header, Header, HeaderError, HEADER_SEARCH_ROWS};
+pub use input::{Digest256, Input, InputError};
+pub use inspect::{inspect, InspectOptions, InspectReport};
+
+use ebay_import_map::RowModel;
+use ebay_import_model::{Footer, Reject, SkipReason};
+use ebay_import_read::{sniff::delimiter_name, CsvSource, ParseSpec, ReadOptions};
+use ebay_import_resolve::{
+    OnDuplicate, OrdersResolver, Outcome, PositionedBatch, ResolvedBatch, Resolver, Tally,
+};
+use ebay_import_store::{AccountRef, JobRecord, JobStatus, Sink, StoreError, TableCounts};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+use uuid::Uuid;
+
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 2 << 30;
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub account: AccountRef,
+    pub import_type: Option<String>,
+    pub site: Option<String>,
+    pub dry_run: bool,
+    pub on_duplicate: OnDuplicate,
+    pub read: ReadOptions,
+    pub max_file_size: u64,
+    pub user: String,
+    /// Chunks being worked on at once (defaults to twice the rayon threads).
+    pub in_flight: Option<usize>,
+}
+
+impl ImportOptions {
+    pub fn new(account: AccountRef) -> Self {
+        ImportOptions {
+            account,
+            import_type: None,
+            site: None,
+            dry_run: false,
+            on_duplicate: OnDuplicate::Reject,
+            read: ReadOptions::default(),
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            user: "unknown".into(),
+            in_flight: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{0}")]
+    Read(#[from] std::io::Error),
+    #[error("{0}")]
+    Header(#[from] HeaderError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Rejects(String),
+    #[error("counts do not reconcile: read {read} != inserted {inserted} + updated {updated} + unchanged {unchanged} + rejected {rejected}; this is a bug, please report it with the file")]
+    Reconcile {
+        read: u64,
+        inserted: u64,
+        updated: u64,
+        unchanged: u64,
+        rejected: u64,
+    },
+}
+
+/// The result of one import job.
+#[derive(Debug, Clone)]
+pub struct ImportSummary {
+    pub job: JobRecord,
+    pub seconds: f64,
+    pub warnings: Vec<String>,
+    pub dry_run: bool,
+}
+
+impl ImportSummary {
+    pub fn rows_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.job.rows_read as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Where rejects go as they are found (a CSV report, say), besides the job's record.
+pub type RejectObserver<'a> = &'a mut (dyn FnMut(&[Reject]) -> Result<(), String> + Send);
+
+/// Runs one import job. With `sink` the job is recorded and its rows are written in one
+/// transaction; without (`--dry-run`), nothing is written anywhere. A failure after the job
+/// started is recorded in the job and returned.
+pub async fn run_import<S: Sink>(
+    mut sink: Option<&mut S>,
+    input: Input,
+    opts: &ImportOptions,
+    on_rejects: RejectObserver<'_>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ImportSummary, ImportError> {
+    let started = Instant::now();
+    let account_id = match (&mut sink, &opts.account) {
+        (Some(s), a) => s.account(a).await?,
+        (None, AccountRef::Id(id)) => *id,
+        (None, AccountRef::Slug(_)) => Uuid::nil(),
+    };
+    let mut job = JobRecord::new(account_id, input.name.clone(), opts.user.clone());
+    job.file_size = input.size;
+    job.started_at = Some(ebay_import_store::now());
+    job.status = JobStatus::Processing;
+    let (stream, digest) = input.into_stream(opts.max_file_size);
+    let mut run = JobRun {
+        job,
+        warnings: Vec::new(),
+        footer: Footer::default(),
+    };
+    if let Some(s) = sink.as_deref_mut() {
+        s.save_job(&run.job).await?;
+    }
+    let result = run
+        .execute(sink.as_deref_mut(), stream, opts, on_rejects, progress)
+        .await;
+    let (sha, bytes) = digest.finish();
+    run.job.file_sha256 = Some(sha);
+    run.job.file_size = run.job.file_size.or(Some(bytes));
+    run.job.finished_at = Some(ebay_import_store::now());
+    let outcome = match result {
+        Ok(()) => {
+            run.job.status = if run.job.rejected == 0 {
+                JobStatus::Completed
+            } else if run.job.rejected == run.job.rows_read {
+                JobStatus::Failed
+            } else {
+                JobStatus::PartiallyFailed
+            };
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(s) = sink.as_deref_mut() {
+                // The job's writes go; its record stays, marked failed.
+                let _ = s.rollback().await;
+            }
+            run.job.status = JobStatus::Failed;
+            run.job.error = Some(e.to_string());
+            Err(e)
+        }
+    };
+    run.job.metadata = serde_json::json!({
+        "footer": run.footer,
+        "warnings": run.warnings,
+        "dry_run": opts.dry_run,
+    });
+    if let Some(s) = sink.as_deref_mut() {
+        s.save_job(&run.job).await?;
+    }
+    let summary = ImportSummary {
+        job: run.job,
+        seconds: started.elapsed().as_secs_f64(),
+        warnings: run.warnings,
+        dry_run: opts.dry_run,
+    };
+    match outcome {
+        Ok(()) => Ok(summary),
+        Err(e) => Err(e),
+    }
+}
+
+struct JobRun {
+    job: JobRecord,
+    warnings: Vec<String>,
+    footer: Footer,
+}
+
+impl JobRun {
+    async fn execute<S: Sink>(
+        &mut self,
+        mut sink: Option<&mut S>,
+        stream: Box<dyn std::io::Read + Send>,
+        opts: &ImportOptions,
+        on_rejects: RejectObserver<'_>,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(), ImportError> {
+        let mut source = CsvSource::open(stream, &opts.read)?;
+        let peeked = source.peek_records(HEADER_SEARCH_ROWS + 1)?;
+        let header = find_header(
+            &peeked,
+            opts.import_type.as_deref(),
+            opts.site.as_deref(),
+            source.separator_hint,
+            true,
+        )?;
+        let mapping = header.mapping.clone().expect("imports require a type");
+        let site = header.site.expect("a typed header has a site");
+        self.job.import_type = Some(mapping.schema.name.to_string());
+        self.job.encoding = Some(source.encoding.name().to_string());
+        self.job.delimiter = Some(delimiter_name(source.delimiter));
+        self.job.site = Some(site.code.to_string());
+        if !mapping.unknown.is_empty() {
+            self.warnings.push(format!(
+                "{} unknown column(s) ignored: {}",
+                mapping.unknown.len(),
+                mapping.unknown.join(", ")
+            ));
+        }
+        let mut skipped = header.skipped.len() as u64;
+        source.consume_records(header.index + 1);
+        let present = mapping.present_fields();
+        let spec = ParseSpec {
+            delimiter: source.delimiter,
+            header: header.record.fields.clone(),
+            projection: mapping.projection(),
+            output_names: present
+                .iter()
+                .map(|&f| mapping.schema.fields[f].name.to_string())
+                .collect(),
+            max_record_bytes: opts.read.max_record_bytes,
+            ebay_framing: true,
+        };
+        let validation = engine::Validation {
+            schema: mapping.schema,
+            fields: present,
+            site,
+        };
+        let in_flight = opts
+            .in_flight
+            .unwrap_or(rayon::current_num_threads() * 2 + 2);
+        let mut results = engine::start(source.into_splitter(), spec, Some(validation), in_flight);
+        let mut resolver: Box<dyn Resolver> = match mapping.schema.row_model {
+            RowModel::EbayOrders => {
+                Box::new(OrdersResolver::new(mapping.schema, opts.on_duplicate))
+            }
+        };
+
+        if let Some(s) = sink.as_deref_mut() {
+            s.begin().await?;
+        }
+        let mut tally = Tally::default();
+        let mut errors_by_code: BTreeMap<String, u64> = BTreeMap::new();
+        let mut rows_read = 0u64;
+        let mut structural = 0u64;
+        let job_id = self.job.id;
+        let account = self.job.account_id;
+        while let Some(work) = results.next().await {
+            let work = work?;
+            let raw = work.raw;
+            let body_skipped = raw
+                .skipped
+                .iter()
+                .filter(|s| s.reason != SkipReason::BlankLine)
+                .count() as u64;
+            skipped += raw.skipped.len() as u64;
+            rows_read += raw.records - body_skipped;
+            structural += raw.rejects.len() as u64;
+            merge_footer(&mut self.footer, &raw.footer);
+            self.report(
+                &mut sink,
+                job_id,
+                &raw.rejects,
+                &mut errors_by_code,
+                on_rejects,
+            )
+            .await?;
+            let positions = Arc::new(
+                (0..raw.batch.num_rows())
+                    .map(|r| raw.position(r))
+                    .collect::<Vec<_>>(),
+            );
+            let batch = PositionedBatch {
+                seq: raw.seq,
+                typed: Arc::new(work.typed.expect("import validates")),
+                positions,
+                raw: work.strings,
+            };
+            for resolved in resolver.push(batch) {
+                self.store(
+                    &mut sink,
+                    account,
+                    job_id,
+                    &resolved,
+                    &mut tally,
+                    &mut errors_by_code,
+                    on_rejects,
+                )
+                .await?;
+            }
+            progress(rows_read);
+        }
+        for resolved in resolver.finish() {
+            self.store(
+                &mut sink,
+                account,
+                job_id,
+                &resolved,
+                &mut tally,
+                &mut errors_by_code,
+                on_rejects,
+            )
+            .await?;
+        }
+        tally.rejected += structural;
+        if tally.records() != rows_read {
+            return Err(ImportError::Reconcile {
+                read: rows_read,
+                inserted: tally.inserted,
+                updated: tally.updated,
+                unchanged: tally.unchanged,
+                rejected: tally.rejected,
+            });
+        }
+        if let (Some(count), seen) = (self.footer.record_count, resolver.entities()) {
+            if count != seen {
+                self.warnings.push(format!(
+                    "the footer says {count} record(s) downloaded but the file holds {seen} order(s){}",
+                    if structural > 0 { format!(" ({structural} record(s) were rejected before their order was known)") } else { String::new() }
+                ));
+            }
+        }
+        if let Some(s) = sink.as_deref_mut() {
+            s.commit().await?;
+        }
+        let j = &mut self.job;
+        j.rows_read = rows_read;
+        j.inserted = tally.inserted;
+        j.updated = tally.updated;
+        j.unchanged = tally.unchanged;
+        j.rejected = tally.rejected;
+        j.skipped = skipped;
+        j.errors_by_code = errors_by_code;
+        j.tables = tally
+            .tables
+            .iter()
+            .map(|(t, c)| {
+                (
+                    t.to_string(),
+                    TableCounts {
+                        inserted: c[0],
+                        updated: c[1],
+                        unchanged: c[2],
+                    },
+                )
+            })
+            .collect();
+        Ok(())
+    }
+
+    async fn report<S: Sink>(
+        &mut self,
+        sink: &mut Option<&mut S>,
+        job: Uuid,
+        rejects: &[Reject],
+        by_code: &mut BTreeMap<String, u64>,
+        on_rejects: RejectObserver<'_>,
+    ) -> Result<(), ImportError> {
+        if rejects.is_empty() {
+            return Ok(());
+        }
+        for r in rejects {
+            *by_code.entry(r.code.as_str().to_string()).or_default() += 1;
+        }
+        on_rejects(rejects).map_err(ImportError::Rejects)?;
+        if let Some(s) = sink.as_deref_mut() {
+            s.write_rejects(job, rejects).await?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn store<S: Sink>(
+        &mut self,
+        sink: &mut Option<&mut S>,
+        account: Uuid,
+        job: Uuid,
+        batch: &ResolvedBatch,
+        tally: &mut Tally,
+        by_code: &mut BTreeMap<String, u64>,
+        on_rejects: RejectObserver<'_>,
+    ) -> Result<(), ImportError> {
+        self.report(sink, job, &batch.rejects, by_code, on_rejects)
+            .await?;
+        let outcomes = match sink.as_deref_mut() {
+            Some(s) => s.write(account, job, batch).await?,
+            // A dry run compares nothing with the database: every written row counts as new.
+            None => batch
+                .tables
+                .iter()
+                .map(|t| vec![Outcome::Inserted; t.rows.len()])
+                .collect(),
+        };
+        tally.add(batch, &outcomes);
+        Ok(())
+    }
+}
+
+fn merge_footer(into: &mut Footer, from: &Footer) {
+    if from.record_count.is_some() {
+        into.record_count = from.record_count;
+    }
+    if from.seller_id.is_some() {
+        into.seller_id = from.seller_id.clone();
+    }
+}

@@ -1,1 +1,149 @@
+//! Resolving: turns validated rows into stored entities. The row model groups the rows of one
+//! order (summary row + item rows), rejects a whole order when any of its rows is bad, keys
+//! rows by their natural key, hashes their content, and resolves repeated keys within a file.
+//!
+//! This stage runs sequentially, in file order, after the parallel validation; it holds at most
+//! the batches an open order spans, plus 24 bytes per distinct order key for duplicate checks.
 
+mod orders;
+mod rowhash;
+
+pub use orders::OrdersResolver;
+pub use rowhash::{hash_row, value_text};
+
+use arrow_array::{ArrayRef, RecordBatch};
+use ebay_import_model::{Position, Reject};
+use ebay_import_transform::TypedBatch;
+use std::sync::Arc;
+
+/// What to do with a key seen twice in one file with different content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnDuplicate {
+    /// Reject the later rows with `duplicate_key`.
+    #[default]
+    Reject,
+    /// The later rows replace the earlier ones.
+    LastWins,
+}
+
+/// A validated batch plus the positions of its rows and the strings it was validated from
+/// (for the values quoted in reject reports).
+#[derive(Debug, Clone)]
+pub struct PositionedBatch {
+    pub seq: u64,
+    pub typed: Arc<TypedBatch>,
+    pub positions: Arc<Vec<Position>>,
+    pub raw: RecordBatch,
+}
+
+/// Rows of one stored table taken from one batch: the columns are whole batch columns; `rows`
+/// selects and keys the ones to write, in file order.
+#[derive(Debug, Clone)]
+pub struct TableRows {
+    pub table: &'static str,
+    /// Name of the natural-key column.
+    pub key_column: &'static str,
+    /// Column name and values (one value per batch row).
+    pub columns: Vec<(&'static str, ArrayRef)>,
+    pub rows: Vec<RowWrite>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowWrite {
+    /// Row index in the batch.
+    pub row: u32,
+    pub key: String,
+    /// Content hash over the row's stored columns: an unchanged row is not rewritten.
+    pub hash: u64,
+    /// The physical line of the record the row came from.
+    pub line: u64,
+}
+
+/// What happened to each record of a batch before storing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordFate {
+    /// Written: its outcome comes from the sink's writes of these table rows.
+    Write,
+    Rejected,
+    /// The same content again under the same key: nothing to write.
+    Repeated,
+}
+
+/// A batch ready for the sink.
+#[derive(Debug, Clone)]
+pub struct ResolvedBatch {
+    pub seq: u64,
+    pub positions: Arc<Vec<Position>>,
+    pub tables: Vec<TableRows>,
+    /// Every reject of the batch's records, in file order.
+    pub rejects: Vec<Reject>,
+    pub fates: Vec<RecordFate>,
+}
+
+/// The outcome of writing one table row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// Per-record and per-table counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    /// Table name -> (inserted, updated, unchanged) stored rows.
+    pub tables: Vec<(&'static str, [u64; 3])>,
+}
+
+impl Tally {
+    /// Adds a batch, given the sink's outcome for each of its table rows (`outcomes[t][i]`
+    /// for `tables[t].rows[i]`). A record counts as inserted if any of its rows was inserted,
+    /// else updated if any was updated, else unchanged.
+    pub fn add(&mut self, batch: &ResolvedBatch, outcomes: &[Vec<Outcome>]) {
+        let mut per_record: Vec<Option<Outcome>> = vec![None; batch.fates.len()];
+        for (table, outs) in batch.tables.iter().zip(outcomes) {
+            let counts = match self.tables.iter_mut().find(|(t, _)| *t == table.table) {
+                Some((_, c)) => c,
+                None => {
+                    self.tables.push((table.table, [0; 3]));
+                    &mut self.tables.last_mut().expect("just pushed").1
+                }
+            };
+            for (row, out) in table.rows.iter().zip(outs) {
+                counts[*out as usize] += 1;
+                let slot = &mut per_record[row.row as usize];
+                *slot = Some(match (*slot, *out) {
+                    (Some(Outcome::Inserted), _) | (_, Outcome::Inserted) => Outcome::Inserted,
+                    (Some(Outcome::Updated), _) | (_, Outcome::Updated) => Outcome::Updated,
+                    _ => Outcome::Unchanged,
+                });
+            }
+        }
+        for (fate, out) in batch.fates.iter().zip(per_record) {
+            match (fate, out) {
+                (RecordFate::Rejected, _) => self.rejected += 1,
+                (_, Some(Outcome::Inserted)) => self.inserted += 1,
+                (_, Some(Outcome::Updated)) => self.updated += 1,
+                _ => self.unchanged += 1,
+            }
+        }
+    }
+
+    pub fn records(&self) -> u64 {
+        self.inserted + self.updated + self.unchanged + self.rejected
+    }
+}
+
+/// The row model of an import type, as a stage: batches in, resolved batches out, in order.
+pub trait Resolver: Send {
+    /// Takes the next batch; returns the batches whose rows are all decided.
+    fn push(&mut self, batch: PositionedBatch) -> Vec<ResolvedBatch>;
+    /// Closes the last open group and returns what is left.
+    fn finish(&mut self) -> Vec<ResolvedBatch>;
+    /// Entities (orders) seen so far, accepted or not: checked against a report's footer.
+    fn entities(&self) -> u64;
+}

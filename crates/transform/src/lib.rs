@@ -44,7 +44,10 @@ pub struct FieldError {
 
 impl TypedBatch {
     pub fn column_of(&self, field: usize) -> Option<&ArrayRef> {
-        self.fields.iter().position(|&f| f == field).map(|i| &self.columns[i])
+        self.fields
+            .iter()
+            .position(|&f| f == field)
+            .map(|i| &self.columns[i])
     }
 }
 
@@ -100,10 +103,18 @@ pub fn validate_batch(
     }
     errors.sort_by_key(|e| (e.row, fields.iter().position(|&f| f == e.field)));
     let currency = resolve_currency(num_rows, currency_column, money_currency, site);
-    TypedBatch { fields: fields.to_vec(), columns, currency: Arc::new(currency), errors, num_rows }
+    TypedBatch {
+        fields: fields.to_vec(),
+        columns,
+        currency: Arc::new(currency),
+        errors,
+        num_rows,
+    }
 }
 
-fn wrap<A: arrow_array::Array + 'static>((a, e): (A, Vec<ValueError>)) -> (ArrayRef, Vec<ValueError>) {
+fn wrap<A: arrow_array::Array + 'static>(
+    (a, e): (A, Vec<ValueError>),
+) -> (ArrayRef, Vec<ValueError>) {
     (Arc::new(a), e)
 }
 
@@ -111,11 +122,7 @@ fn wrap<A: arrow_array::Array + 'static>((a, e): (A, Vec<ValueError>)) -> (Array
 fn merge_currency(acc: Option<StringArray>, next: StringArray) -> StringArray {
     match acc {
         None => next,
-        Some(acc) => acc
-            .iter()
-            .zip(next.iter())
-            .map(|(a, b)| a.or(b))
-            .collect(),
+        Some(acc) => acc.iter().zip(next.iter()).map(|(a, b)| a.or(b)).collect(),
     }
 }
 
@@ -127,11 +134,84 @@ fn resolve_currency(
 ) -> StringArray {
     (0..num_rows)
         .map(|row| {
-            let from_column = column.as_ref().and_then(|c| (!c.is_null(row)).then(|| c.value(row)));
-            let from_symbol = symbols.as_ref().and_then(|c| (!c.is_null(row)).then(|| c.value(row)));
+            let from_column = column
+                .as_ref()
+                .and_then(|c| (!c.is_null(row)).then(|| c.value(row)));
+            let from_symbol = symbols
+                .as_ref()
+                .and_then(|c| (!c.is_null(row)).then(|| c.value(row)));
             Some(from_column.or(from_symbol).unwrap_or(site.currency))
         })
         .collect()
 }
 
 use arrow_array::Array as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Decimal128Array, Int64Array};
+    use ebay_import_map::ORDERS;
+
+    #[test]
+    fn validate_batch_runs_each_kernel_and_resolves_currency() {
+        let mut fields: Vec<usize> = ["order_number", "quantity", "total_price", "currency"]
+            .iter()
+            .map(|n| ORDERS.field(n).unwrap())
+            .collect();
+        fields.sort_unstable();
+        let column = |name: &str| -> ArrayRef {
+            let values: Vec<Option<&str>> = match name {
+                "order_number" => vec![
+                    Some("12-34567-89012"),
+                    Some("4.07197E+11"),
+                    Some("1234567890"),
+                ],
+                "quantity" => vec![Some("1"), Some("0"), None],
+                "total_price" => vec![Some("£12.34"), Some("$1,433.66"), Some("7")],
+                "currency" => vec![Some("eur"), None, None],
+                other => panic!("{other}"),
+            };
+            Arc::new(StringArray::from(values))
+        };
+        let batch = RecordBatch::try_from_iter(
+            fields
+                .iter()
+                .map(|&f| (ORDERS.fields[f].name, column(ORDERS.fields[f].name))),
+        )
+        .unwrap();
+        let typed = validate_batch(&ORDERS, &fields, &batch, SiteProfile::us());
+        assert_eq!(typed.num_rows, 3);
+        let total = typed
+            .column_of(ORDERS.field("total_price").unwrap())
+            .unwrap();
+        let total = total.as_any().downcast_ref::<Decimal128Array>().unwrap();
+        assert_eq!(
+            total.iter().collect::<Vec<_>>(),
+            vec![Some(1234), Some(143366), Some(700)]
+        );
+        let quantity = typed.column_of(ORDERS.field("quantity").unwrap()).unwrap();
+        let quantity = quantity.as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!(
+            quantity.iter().collect::<Vec<_>>(),
+            vec![Some(1), None, None]
+        );
+        // The currency column wins, then the symbol, then the site's default.
+        assert_eq!(
+            typed.currency.iter().collect::<Vec<_>>(),
+            vec![Some("EUR"), Some("USD"), Some("USD")]
+        );
+        let errors: Vec<_> = typed
+            .errors
+            .iter()
+            .map(|e| (e.row, ORDERS.fields[e.field].name, e.code))
+            .collect();
+        assert_eq!(
+            errors,
+            vec![
+                (1, "order_number", ErrorCode::ScientificNotation),
+                (1, "quantity", ErrorCode::OutOfRange),
+            ]
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! The parallel part of the pipeline: a splitter thread cuts the input into chunks; rayon
+//! workers tokenize and validate them; the results come back in file order through a bounded
+//! channel, so memory stays flat whatever the file size.
+
+use arrow_array::RecordBatch;
+use ebay_import_map::ImportSchema;
+use ebay_import_model::SiteProfile;
+use ebay_import_read::{parse_chunk, ParseSpec, RawBatch, Splitter};
+use ebay_import_transform::{validate_batch, TypedBatch};
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+/// What the workers do beyond tokenizing.
+#[derive(Clone)]
+pub struct Validation {
+    pub schema: &'static ImportSchema,
+    /// Schema field index of each output column.
+    pub fields: Vec<usize>,
+    pub site: &'static SiteProfile,
+}
+
+/// One chunk, tokenized and (when asked) validated.
+pub struct Work {
+    pub raw: RawBatch,
+    /// The string columns without the position columns.
+    pub strings: RecordBatch,
+    pub typed: Option<TypedBatch>,
+}
+
+/// Results in file order.
+pub struct OrderedResults {
+    rx: tokio::sync::mpsc::Receiver<(u64, io::Result<Work>)>,
+    tokens: SyncSender<()>,
+    pending: BTreeMap<u64, io::Result<Work>>,
+    next: u64,
+}
+
+impl OrderedResults {
+    pub async fn next(&mut self) -> Option<io::Result<Work>> {
+        loop {
+            if let Some(w) = self.pending.remove(&self.next) {
+                self.next += 1;
+                // Hand the slot back to the splitter.
+                let _ = self.tokens.try_send(());
+                return Some(w);
+            }
+            let (seq, w) = self.rx.recv().await?;
+            self.pending.insert(seq, w);
+        }
+    }
+}
+
+/// Starts reading: at most `in_flight` chunks are being worked on or waiting to be consumed.
+pub fn start(
+    splitter: Splitter,
+    spec: ParseSpec,
+    validation: Option<Validation>,
+    in_flight: usize,
+) -> OrderedResults {
+    let in_flight = in_flight.max(2);
+    let (tx, rx) = tokio::sync::mpsc::channel(in_flight + 1);
+    let (tokens_tx, tokens_rx) = sync_channel(in_flight);
+    for _ in 0..in_flight {
+        tokens_tx.send(()).expect("room for the initial tokens");
+    }
+    let spec = Arc::new(spec);
+    std::thread::Builder::new()
+        .name("ebay-import-splitter".into())
+        .spawn(move || split_loop(splitter, spec, validation, tx, tokens_rx))
+        .expect("spawn the splitter thread");
+    OrderedResults {
+        rx,
+        tokens: tokens_tx,
+        pending: BTreeMap::new(),
+        next: 0,
+    }
+}
+
+fn split_loop(
+    mut splitter: Splitter,
+    spec: Arc<ParseSpec>,
+    validation: Option<Validation>,
+    tx: tokio::sync::mpsc::Sender<(u64, io::Result<Work>)>,
+    tokens: Receiver<()>,
+) {
+    let mut seq = 0;
+    loop {
+        if tokens.recv().is_err() {
+            return; // the consumer is gone
+        }
+        match splitter.next_chunk() {
+            Ok(Some(chunk)) => {
+                seq = chunk.seq + 1;
+                let (tx, spec, validation) = (tx.clone(), spec.clone(), validation.clone());
+                rayon::spawn(move || {
+                    let work = work(&chunk, &spec, validation.as_ref());
+                    let _ = tx.blocking_send((chunk.seq, Ok(work)));
+                });
+            }
+            Ok(None) => return,
+            Err(e) => {
+                let _ = tx.blocking_send((seq, Err(e)));
+                return;
+            }
+        }
+    }
+}
+
+fn work(
+    chunk: &ebay_import_read::Chunk,
+    spec: &ParseSpec,
+    validation: Option<&Validation>,
+) -> Work {
+    let raw = parse_chunk(chunk, spec);
+    let n = raw.output_columns();
+    let strings = raw
+        .batch
+        .project(&(0..n).collect::<Vec<_>>())
+        .expect("output columns exist");
+    let typed = validation.map(|v| validate_batch(v.schema, &v.fields, &strings, v.site));
+    Work {
+        raw,
+        strings,
+        typed,
+    }
+}

@@ -1,0 +1,197 @@
+//! Finding the header row by content and deciding the import type and the site.
+
+use ebay_import_map::{
+    detect, detect_site, Detection, HeaderMapping, ImportSchema, MIN_HEADER_SCORE, SCHEMAS,
+};
+use ebay_import_model::{SiteProfile, SkipReason, Skipped};
+use ebay_import_read::OwnedRecord;
+
+/// Rows searched for the header.
+pub const HEADER_SEARCH_ROWS: usize = 20;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HeaderError {
+    #[error("the file is empty: no header row")]
+    Empty,
+    #[error("unknown import type {0:?}; known types: {1}")]
+    UnknownType(String, String),
+    #[error("unknown site {0:?}; known sites: US, UK, AU, DE, FR, IT")]
+    UnknownSite(String),
+    #[error("no {0} header row in the first {HEADER_SEARCH_ROWS} rows; expected column names such as {1}")]
+    NoHeader(String, String),
+    #[error("the header matches no import type; closest: {0}")]
+    NoMatch(String),
+    #[error("the header matches several import types ({0}); pick one with --type")]
+    Ambiguous(String),
+    #[error("required columns are missing: {missing}; the header has: {found}")]
+    MissingColumns { missing: String, found: String },
+}
+
+/// The header row of a file and what it maps to.
+#[derive(Debug, Clone)]
+pub struct Header {
+    /// Index of the header among the peeked records.
+    pub index: usize,
+    pub record: OwnedRecord,
+    /// `None` for a CSV of no known import type (only `inspect` accepts those).
+    pub mapping: Option<HeaderMapping>,
+    pub site: Option<&'static SiteProfile>,
+    /// Rows before the header, skipped.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Picks the header among the first records: the row naming the most known columns (at least
+/// [`MIN_HEADER_SCORE`]) of the forced type or of any type; else, for `inspect`, the first
+/// row that is not empty.
+pub fn find_header(
+    records: &[OwnedRecord],
+    forced_type: Option<&str>,
+    forced_site: Option<&str>,
+    separator_hint: bool,
+    require_type: bool,
+) -> Result<Header, HeaderError> {
+    let schemas: Vec<&'static ImportSchema> = match forced_type {
+        Some(t) => vec![ImportSchema::by_name(t).ok_or_else(|| {
+            HeaderError::UnknownType(
+                t.to_string(),
+                SCHEMAS
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })?],
+        None => SCHEMAS.to_vec(),
+    };
+    let site = match forced_site {
+        Some(s) => {
+            Some(SiteProfile::by_code(s).ok_or_else(|| HeaderError::UnknownSite(s.to_string()))?)
+        }
+        None => None,
+    };
+    let first = usize::from(separator_hint);
+    let candidates = records
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(HEADER_SEARCH_ROWS);
+    let mut best: Option<(usize, usize)> = None;
+    for (i, rec) in candidates.clone() {
+        let score = schemas
+            .iter()
+            .map(|s| s.map_header(&rec.fields).matched())
+            .max()
+            .unwrap_or(0);
+        if score >= MIN_HEADER_SCORE && best.is_none_or(|(_, b)| score > b) {
+            best = Some((i, score));
+        }
+    }
+    let index = match best {
+        Some((i, _)) => i,
+        None if require_type || forced_type.is_some() => {
+            let first_row = candidates
+                .clone()
+                .map(|(_, r)| r)
+                .find(|r| r.fields.iter().any(|f| !f.trim().is_empty()));
+            return Err(match (forced_type, first_row) {
+                (_, None) => HeaderError::Empty,
+                (Some(t), _) => HeaderError::NoHeader(t.to_string(), example_columns(schemas[0])),
+                (None, Some(row)) => no_match(&row.fields),
+            });
+        }
+        None => match candidates
+            .clone()
+            .find(|(_, r)| r.fields.iter().any(|f| !f.trim().is_empty()))
+        {
+            Some((i, _)) => i,
+            None => return Err(HeaderError::Empty),
+        },
+    };
+    let record = records[index].clone();
+    let mapping = if best.is_none() {
+        None
+    } else if let [only] = schemas.as_slice() {
+        Some(only.map_header(&record.fields))
+    } else {
+        match detect(&record.fields) {
+            Detection::Found(schema) => Some(schema.map_header(&record.fields)),
+            Detection::Ambiguous(names) => return Err(HeaderError::Ambiguous(names.join(", "))),
+            Detection::NoMatch(_) if !require_type => None,
+            Detection::NoMatch(_) => return Err(no_match(&record.fields)),
+        }
+    };
+    if let Some(m) = &mapping {
+        if require_type && !m.missing.is_empty() {
+            return Err(HeaderError::MissingColumns {
+                missing: m.missing.join(", "),
+                found: record.fields.join(", "),
+            });
+        }
+    }
+    let site = site.or_else(|| {
+        mapping.as_ref()?;
+        Some(
+            detect_site(&record.fields)
+                .and_then(SiteProfile::by_code)
+                .unwrap_or(SiteProfile::us()),
+        )
+    });
+    let mut skipped = Vec::new();
+    for (i, rec) in records[..index].iter().enumerate() {
+        skipped.extend(rec.blank_lines_before.iter().map(|&line| Skipped {
+            line,
+            reason: SkipReason::BlankLine,
+        }));
+        let reason = if i == 0 && separator_hint {
+            SkipReason::SeparatorHint
+        } else {
+            SkipReason::Preamble
+        };
+        skipped.push(Skipped {
+            line: rec.position.line,
+            reason,
+        });
+    }
+    skipped.extend(record.blank_lines_before.iter().map(|&line| Skipped {
+        line,
+        reason: SkipReason::BlankLine,
+    }));
+    Ok(Header {
+        index,
+        record,
+        mapping,
+        site,
+        skipped,
+    })
+}
+
+fn example_columns(schema: &ImportSchema) -> String {
+    schema
+        .fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| format!("{:?}", f.aliases[0]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn no_match(fields: &[String]) -> HeaderError {
+    match detect(fields) {
+        Detection::NoMatch(closest) if !closest.is_empty() => HeaderError::NoMatch(
+            closest
+                .iter()
+                .map(|(name, missing)| format!("{name} (missing {})", missing.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        _ => HeaderError::NoMatch(format!(
+            "none of the types ({}) knows these columns: {}",
+            SCHEMAS
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+            fields.join(", ")
+        )),
+    }
+}

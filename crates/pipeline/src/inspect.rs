@@ -1,0 +1,150 @@
+//! `inspect`: what the reader detects in a file and the records it parses, for any CSV.
+
+use crate::{find_header, ImportError, Input, HEADER_SEARCH_ROWS};
+use arrow_array::cast::AsArray;
+use arrow_array::Array;
+use ebay_import_read::{parse_chunk, sniff::delimiter_name, CsvSource, ParseSpec, ReadOptions};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectRecord {
+    pub line: u64,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectSkip {
+    pub line: u64,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectError {
+    pub line: u64,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectReport {
+    pub encoding: &'static str,
+    pub delimiter: String,
+    pub header_line: u64,
+    pub import_type: Option<&'static str>,
+    pub site: Option<&'static str>,
+    pub columns: Vec<String>,
+    /// File header -> canonical field, in file order.
+    pub mapping: serde_json::Map<String, serde_json::Value>,
+    pub unknown_columns: Vec<String>,
+    pub missing_columns: Vec<String>,
+    pub records: Vec<InspectRecord>,
+    pub skipped: Vec<InspectSkip>,
+    pub errors: Vec<InspectError>,
+}
+
+pub struct InspectOptions {
+    pub read: ReadOptions,
+    pub import_type: Option<String>,
+    pub site: Option<String>,
+    /// Records to show; `None` for all.
+    pub rows: Option<usize>,
+    pub max_file_size: u64,
+}
+
+pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, ImportError> {
+    let (stream, _) = input.into_stream(opts.max_file_size);
+    let mut source = CsvSource::open(stream, &opts.read)?;
+    let peeked = source.peek_records(HEADER_SEARCH_ROWS + 1)?;
+    let header = find_header(
+        &peeked,
+        opts.import_type.as_deref(),
+        opts.site.as_deref(),
+        source.separator_hint,
+        false,
+    )?;
+    let mut report = InspectReport {
+        encoding: source.encoding.name(),
+        delimiter: delimiter_name(source.delimiter),
+        header_line: header.record.position.line,
+        import_type: header.mapping.as_ref().map(|m| m.schema.name),
+        site: header.site.map(|s| s.code),
+        columns: header.record.fields.clone(),
+        mapping: serde_json::Map::new(),
+        unknown_columns: Vec::new(),
+        missing_columns: Vec::new(),
+        records: Vec::new(),
+        skipped: header
+            .skipped
+            .iter()
+            .map(|s| InspectSkip {
+                line: s.line,
+                reason: s.reason.as_str(),
+            })
+            .collect(),
+        errors: Vec::new(),
+    };
+    if let Some(m) = &header.mapping {
+        for (col, field) in m.file_to_field.iter().enumerate() {
+            if let Some(f) = field {
+                report.mapping.insert(
+                    header.record.fields[col].clone(),
+                    m.schema.fields[*f].name.into(),
+                );
+            }
+        }
+        report.unknown_columns = m.unknown.clone();
+        report.missing_columns = m.missing.clone();
+    }
+    source.consume_records(header.index + 1);
+    let mut spec = ParseSpec::identity(
+        source.delimiter,
+        header.record.fields.clone(),
+        opts.read.max_record_bytes,
+    );
+    spec.ebay_framing = header.mapping.is_some();
+    let limit = opts.rows.unwrap_or(usize::MAX);
+    let mut splitter = source.into_splitter();
+    while report.records.len() < limit {
+        let Some(chunk) = splitter.next_chunk()? else {
+            break;
+        };
+        let raw = parse_chunk(&chunk, &spec);
+        let n = raw.output_columns();
+        let cols: Vec<_> = (0..n)
+            .map(|c| raw.batch.column(c).as_string::<i32>().clone())
+            .collect();
+        for row in 0..raw.batch.num_rows() {
+            if report.records.len() >= limit {
+                break;
+            }
+            let values = cols
+                .iter()
+                .map(|c| {
+                    if c.is_null(row) {
+                        String::new()
+                    } else {
+                        c.value(row).to_string()
+                    }
+                })
+                .collect();
+            report.records.push(InspectRecord {
+                line: raw.position(row).line,
+                values,
+            });
+        }
+        report
+            .skipped
+            .extend(raw.skipped.iter().map(|s| InspectSkip {
+                line: s.line,
+                reason: s.reason.as_str(),
+            }));
+        report
+            .errors
+            .extend(raw.rejects.iter().map(|r| InspectError {
+                line: r.line,
+                code: r.code.as_str(),
+                message: r.message.clone(),
+            }));
+    }
+    Ok(report)
+}

@@ -1,0 +1,569 @@
+//! The eBay orders row model.
+//!
+//! A single-item order is one row (order and item at once); a multi-item order is a summary row
+//! (empty Item Number) followed by one row per item, all sharing the Order Number; an unpaid
+//! order has no Order Number and is keyed by its Sales Record Number. A file without an Item
+//! Number column (the seed's canonical CSV) has one order per row and no items.
+
+use crate::{
+    hash_row, OnDuplicate, PositionedBatch, RecordFate, ResolvedBatch, Resolver, RowWrite,
+    TableRows,
+};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, StringArray};
+use ebay_import_map::{ImportSchema, Target};
+use ebay_import_model::{truncate_chars, ErrorCode, Reject, MAX_VALUE_CHARS};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// A row of the file, by batch (absolute index) and row.
+type RowRef = (usize, u32);
+
+struct Pending {
+    batch: PositionedBatch,
+    keys: Arc<StringArray>,
+    item_keys: Arc<StringArray>,
+    tables: Vec<TableRows>,
+    rejects: Vec<Reject>,
+    fates: Vec<RecordFate>,
+}
+
+struct Group {
+    key: String,
+    rows: Vec<RowRef>,
+}
+
+pub struct OrdersResolver {
+    schema: &'static ImportSchema,
+    on_duplicate: OnDuplicate,
+    queue: VecDeque<Pending>,
+    /// Absolute index of `queue[0]`.
+    first: usize,
+    group: Option<Group>,
+    /// Hash of a written order key -> (line of its first row, content hash).
+    seen: HashMap<u64, (u64, u64)>,
+    groups: u64,
+    f_order_number: usize,
+    f_sales_record: usize,
+    f_item_number: usize,
+    f_transaction_id: usize,
+    f_sale_date: usize,
+}
+
+impl OrdersResolver {
+    pub fn new(schema: &'static ImportSchema, on_duplicate: OnDuplicate) -> Self {
+        let field = |n: &str| {
+            schema
+                .field(n)
+                .unwrap_or_else(|| panic!("orders schema lacks {n}"))
+        };
+        OrdersResolver {
+            schema,
+            on_duplicate,
+            queue: VecDeque::new(),
+            first: 0,
+            group: None,
+            seen: HashMap::new(),
+            groups: 0,
+            f_order_number: field("order_number"),
+            f_sales_record: field("sales_record_number"),
+            f_item_number: field("item_number"),
+            f_transaction_id: field("transaction_id"),
+            f_sale_date: field("sale_date"),
+        }
+    }
+
+    fn pending(&mut self, abs: usize) -> &mut Pending {
+        &mut self.queue[abs - self.first]
+    }
+
+    fn text_col(batch: &PositionedBatch, field: usize) -> Option<&StringArray> {
+        batch
+            .typed
+            .column_of(field)
+            .and_then(|c| c.as_string_opt::<i32>())
+    }
+
+    fn prepare(&self, batch: PositionedBatch) -> Pending {
+        let n = batch.typed.num_rows;
+        let order_number = Self::text_col(&batch, self.f_order_number);
+        let record = Self::text_col(&batch, self.f_sales_record);
+        let keys: StringArray = (0..n)
+            .map(|r| {
+                let on = order_number.filter(|c| c.is_valid(r)).map(|c| c.value(r));
+                let srn = record.filter(|c| c.is_valid(r)).map(|c| c.value(r));
+                match (on, srn) {
+                    (Some(on), _) => Some(on.to_string()),
+                    (None, Some(srn)) => Some(format!("SRN-{srn}")),
+                    (None, None) => None,
+                }
+            })
+            .collect();
+        let item = Self::text_col(&batch, self.f_item_number);
+        let txn = Self::text_col(&batch, self.f_transaction_id);
+        // An item is keyed within its order: `order key/item number[-transaction id]`.
+        let item_keys: StringArray = (0..n)
+            .map(|r| {
+                let item = item.filter(|c| c.is_valid(r)).map(|c| c.value(r))?;
+                let order = keys.is_valid(r).then(|| keys.value(r))?;
+                Some(match txn.filter(|c| c.is_valid(r)) {
+                    Some(t) => format!("{order}/{item}-{}", t.value(r)),
+                    None => format!("{order}/{item}"),
+                })
+            })
+            .collect();
+        let keys = Arc::new(keys);
+        let item_keys = Arc::new(item_keys);
+        let tables = self.table_columns(&batch, &keys, &item_keys);
+        Pending {
+            batch,
+            keys,
+            item_keys,
+            tables,
+            rejects: Vec::new(),
+            fates: vec![RecordFate::Write; n],
+        }
+    }
+
+    /// The stored columns of both tables for one batch.
+    fn table_columns(
+        &self,
+        batch: &PositionedBatch,
+        keys: &Arc<StringArray>,
+        item_keys: &Arc<StringArray>,
+    ) -> Vec<TableRows> {
+        let typed = &batch.typed;
+        let (orders, items) = self.schema.tables;
+        let mut order_cols: Vec<(&'static str, ArrayRef)> =
+            vec![("order_key", keys.clone() as ArrayRef)];
+        let mut item_cols: Vec<(&'static str, ArrayRef)> = vec![
+            ("order_key", keys.clone() as ArrayRef),
+            ("item_key", item_keys.clone() as ArrayRef),
+        ];
+        for (&field, col) in typed.fields.iter().zip(&typed.columns) {
+            let def = &self.schema.fields[field];
+            if def.name == "currency" || is_status(def.name) {
+                continue;
+            }
+            if matches!(def.target, Target::Primary | Target::Both) {
+                order_cols.push((def.name, col.clone()));
+            }
+            if matches!(def.target, Target::Line | Target::Both) {
+                item_cols.push((def.name, col.clone()));
+            }
+        }
+        let currency = typed.currency.clone() as ArrayRef;
+        order_cols.push(("currency", currency.clone()));
+        item_cols.push(("currency", currency));
+        order_cols.extend(self.statuses(batch));
+        vec![
+            TableRows {
+                table: orders,
+                key_column: "order_key",
+                columns: order_cols,
+                rows: Vec::new(),
+            },
+            TableRows {
+                table: items,
+                key_column: "item_key",
+                columns: item_cols,
+                rows: Vec::new(),
+            },
+        ]
+    }
+
+    /// Order, payment and shipping status: from their columns when present, else derived as the
+    /// seed does: paid when there is a paid date, shipped when there is a ship date.
+    fn statuses(&self, batch: &PositionedBatch) -> Vec<(&'static str, ArrayRef)> {
+        let typed = &batch.typed;
+        let n = typed.num_rows;
+        let given = |name: &str| {
+            self.schema
+                .field(name)
+                .and_then(|f| Self::text_col(batch, f))
+                .cloned()
+        };
+        let present = |name: &str| {
+            self.schema
+                .field(name)
+                .and_then(|f| typed.column_of(f))
+                .map(|c| c.is_valid_mask(n))
+        };
+        let paid = present("paid_on_date");
+        let shipped = present("shipped_on_date");
+        let pick = |col: &Option<StringArray>, r: usize| {
+            col.as_ref()
+                .filter(|c| c.is_valid(r))
+                .map(|c| c.value(r).to_string())
+        };
+        let payment_given = given("payment_status");
+        let shipping_given = given("shipping_status");
+        let order_given = given("order_status");
+        let mut payment = Vec::with_capacity(n);
+        let mut shipping = Vec::with_capacity(n);
+        let mut order = Vec::with_capacity(n);
+        for r in 0..n {
+            let p = pick(&payment_given, r).unwrap_or_else(|| {
+                if paid.as_ref().is_some_and(|m| m[r]) {
+                    "PAID"
+                } else {
+                    "PENDING"
+                }
+                .to_string()
+            });
+            let s = pick(&shipping_given, r).unwrap_or_else(|| {
+                if shipped.as_ref().is_some_and(|m| m[r]) {
+                    "SHIPPED"
+                } else {
+                    "NOT_SHIPPED"
+                }
+                .to_string()
+            });
+            let o = pick(&order_given, r).unwrap_or_else(|| {
+                match (p.as_str(), s.as_str()) {
+                    (_, "SHIPPED") => "SHIPPED",
+                    (_, "DELIVERED") => "DELIVERED",
+                    ("PAID", _) => "PROCESSING",
+                    _ => "PENDING",
+                }
+                .to_string()
+            });
+            payment.push(p);
+            shipping.push(s);
+            order.push(o);
+        }
+        vec![
+            (
+                "order_status",
+                Arc::new(StringArray::from(order)) as ArrayRef,
+            ),
+            (
+                "payment_status",
+                Arc::new(StringArray::from(payment)) as ArrayRef,
+            ),
+            (
+                "shipping_status",
+                Arc::new(StringArray::from(shipping)) as ArrayRef,
+            ),
+        ]
+    }
+
+    fn has_items(&self, abs: usize) -> bool {
+        self.queue[abs - self.first]
+            .batch
+            .typed
+            .column_of(self.f_item_number)
+            .is_some()
+    }
+
+    fn is_item_row(&self, abs: usize, row: u32) -> bool {
+        self.queue[abs - self.first]
+            .item_keys
+            .is_valid(row as usize)
+    }
+
+    fn process(&mut self, abs: usize) {
+        let n = self.pending(abs).batch.typed.num_rows;
+        let has_items = self.has_items(abs);
+        for row in 0..n as u32 {
+            let key = {
+                let p = self.pending(abs);
+                p.keys
+                    .is_valid(row as usize)
+                    .then(|| p.keys.value(row as usize).to_string())
+            };
+            let Some(key) = key else {
+                self.close_group();
+                self.reject_unkeyed((abs, row));
+                continue;
+            };
+            let joins = has_items
+                && self.group.as_ref().is_some_and(|g| g.key == key)
+                && self.is_item_row(abs, row);
+            if joins {
+                self.group.as_mut().expect("checked").rows.push((abs, row));
+            } else {
+                self.close_group();
+                self.group = Some(Group {
+                    key,
+                    rows: vec![(abs, row)],
+                });
+            }
+        }
+    }
+
+    fn reject_unkeyed(&mut self, (abs, row): RowRef) {
+        let reject = self.value_reject(abs, row, self.f_order_number, ErrorCode::MissingValue,
+            "the row has neither an Order Number nor a Sales Record Number, so it belongs to no order; fill one in".into());
+        let p = self.pending(abs);
+        p.rejects.push(reject);
+        p.fates[row as usize] = RecordFate::Rejected;
+        for e in self.row_errors(abs, row) {
+            self.pending(abs).rejects.push(e);
+        }
+    }
+
+    /// The rejects of one row's own bad values.
+    fn row_errors(&mut self, abs: usize, row: u32) -> Vec<Reject> {
+        let errors: Vec<_> = {
+            let p = self.pending(abs);
+            let errs = &p.batch.typed.errors;
+            let start = errs.partition_point(|e| e.row < row as usize);
+            errs[start..]
+                .iter()
+                .take_while(|e| e.row == row as usize)
+                .cloned()
+                .collect()
+        };
+        errors
+            .into_iter()
+            .map(|e| self.value_reject(abs, row, e.field, e.code, e.message))
+            .collect()
+    }
+
+    fn value_reject(
+        &mut self,
+        abs: usize,
+        row: u32,
+        field: usize,
+        code: ErrorCode,
+        message: String,
+    ) -> Reject {
+        let name = self.schema.fields[field].name;
+        let p = self.pending(abs);
+        let pos = p.batch.positions[row as usize];
+        let value = p
+            .batch
+            .typed
+            .fields
+            .iter()
+            .position(|&f| f == field)
+            .map(|i| p.batch.raw.column(i).as_string::<i32>())
+            .filter(|c| c.is_valid(row as usize))
+            .map(|c| truncate_chars(c.value(row as usize), MAX_VALUE_CHARS));
+        Reject {
+            line: pos.line,
+            record: pos.record,
+            column: Some(name.to_string()),
+            code,
+            message,
+            value,
+            raw: None,
+        }
+    }
+
+    fn close_group(&mut self) {
+        let Some(group) = self.group.take() else {
+            return;
+        };
+        self.groups += 1;
+        // The order row: the summary row if there is one, else the first row.
+        let order_row = group.rows[0];
+        let mut own: Vec<(RowRef, Vec<Reject>)> = Vec::new();
+        for &(abs, row) in &group.rows {
+            let mut errs = self.row_errors(abs, row);
+            if (abs, row) == order_row
+                && self.is_null(abs, row, self.f_sale_date)
+                && !self.has_error(abs, row, self.f_sale_date)
+            {
+                errs.push(self.value_reject(
+                    abs,
+                    row,
+                    self.f_sale_date,
+                    ErrorCode::MissingValue,
+                    "the order has no sale date; every order row needs one".into(),
+                ));
+            }
+            own.push(((abs, row), errs));
+        }
+        let failing: Vec<u64> = own
+            .iter()
+            .filter(|(_, e)| !e.is_empty())
+            .map(|((abs, row), _)| self.pending(*abs).batch.positions[*row as usize].line)
+            .collect();
+        if !failing.is_empty() {
+            let lines = failing
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            for ((abs, row), errs) in own {
+                let p = self.pending(abs);
+                p.fates[row as usize] = RecordFate::Rejected;
+                if errs.is_empty() {
+                    let pos = p.batch.positions[row as usize];
+                    p.rejects.push(Reject {
+                        line: pos.line,
+                        record: pos.record,
+                        column: None,
+                        code: ErrorCode::OrderIncomplete,
+                        message: format!(
+                            "order {} is rejected as a whole because line {lines} of it has errors; fix that line and import the file again",
+                            group.key
+                        ),
+                        value: None,
+                        raw: None,
+                    });
+                } else {
+                    p.rejects.extend(errs);
+                }
+            }
+            return;
+        }
+        self.write_group(&group, order_row);
+    }
+
+    fn is_null(&mut self, abs: usize, row: u32, field: usize) -> bool {
+        self.pending(abs)
+            .batch
+            .typed
+            .column_of(field)
+            .is_none_or(|c| c.is_null(row as usize))
+    }
+
+    fn has_error(&mut self, abs: usize, row: u32, field: usize) -> bool {
+        self.pending(abs)
+            .batch
+            .typed
+            .errors
+            .iter()
+            .any(|e| e.row == row as usize && e.field == field)
+    }
+
+    fn write_group(&mut self, group: &Group, order_row: RowRef) {
+        let mut writes: Vec<(RowRef, usize, RowWrite)> = Vec::new();
+        let (oabs, orow) = order_row;
+        {
+            let p = self.pending(oabs);
+            let line = p.batch.positions[orow as usize].line;
+            let hash = hash_row(&p.tables[0].columns, orow as usize);
+            writes.push((
+                order_row,
+                0,
+                RowWrite {
+                    row: orow,
+                    key: group.key.clone(),
+                    hash,
+                    line,
+                },
+            ));
+        }
+        for &(abs, row) in &group.rows {
+            let p = self.pending(abs);
+            if !p.item_keys.is_valid(row as usize) {
+                continue;
+            }
+            let line = p.batch.positions[row as usize].line;
+            let hash = hash_row(&p.tables[1].columns, row as usize);
+            let key = p.item_keys.value(row as usize).to_string();
+            writes.push((
+                (abs, row),
+                1,
+                RowWrite {
+                    row,
+                    key,
+                    hash,
+                    line,
+                },
+            ));
+        }
+        let content = writes
+            .iter()
+            .fold(0u64, |acc, (_, _, w)| acc.rotate_left(5) ^ w.hash);
+        let key_hash = xxh3_64(group.key.as_bytes());
+        let first_line = self.pending(oabs).batch.positions[orow as usize].line;
+        match self.seen.get(&key_hash).copied() {
+            None => {
+                self.seen.insert(key_hash, (first_line, content));
+            }
+            Some((_, seen)) if seen == content => {
+                for &(abs, row) in &group.rows {
+                    self.pending(abs).fates[row as usize] = RecordFate::Repeated;
+                }
+                return;
+            }
+            Some((line, _)) if self.on_duplicate == OnDuplicate::Reject => {
+                for &(abs, row) in &group.rows {
+                    let p = self.pending(abs);
+                    let pos = p.batch.positions[row as usize];
+                    p.fates[row as usize] = RecordFate::Rejected;
+                    p.rejects.push(Reject {
+                        line: pos.line,
+                        record: pos.record,
+                        column: Some("order_number".into()),
+                        code: ErrorCode::DuplicateKey,
+                        message: format!(
+                            "order {} already appeared at line {line} with different content; keep one version, or pass --on-duplicate last-wins to let the later rows win",
+                            group.key
+                        ),
+                        value: Some(group.key.clone()),
+                        raw: None,
+                    });
+                }
+                return;
+            }
+            Some((line, _)) => {
+                self.seen.insert(key_hash, (line, content));
+            }
+        }
+        for ((abs, _), table, write) in writes {
+            self.pending(abs).tables[table].rows.push(write);
+        }
+    }
+
+    /// Hands out the batches no open group still needs.
+    fn drain(&mut self, all: bool) -> Vec<ResolvedBatch> {
+        let keep_from = match (&self.group, all) {
+            (Some(g), false) => g.rows[0].0,
+            _ => usize::MAX,
+        };
+        let mut out = Vec::new();
+        while self.first < keep_from && !self.queue.is_empty() {
+            let mut p = self.queue.pop_front().expect("not empty");
+            self.first += 1;
+            p.rejects.sort_by_key(|r| (r.line, r.code));
+            out.push(ResolvedBatch {
+                seq: p.batch.seq,
+                positions: p.batch.positions.clone(),
+                tables: p.tables,
+                rejects: p.rejects,
+                fates: p.fates,
+            });
+        }
+        out
+    }
+}
+
+impl Resolver for OrdersResolver {
+    fn push(&mut self, batch: PositionedBatch) -> Vec<ResolvedBatch> {
+        let abs = self.first + self.queue.len();
+        let p = self.prepare(batch);
+        self.queue.push_back(p);
+        self.process(abs);
+        self.drain(false)
+    }
+
+    fn finish(&mut self) -> Vec<ResolvedBatch> {
+        self.close_group();
+        self.drain(true)
+    }
+
+    fn entities(&self) -> u64 {
+        self.groups
+    }
+}
+
+fn is_status(name: &str) -> bool {
+    matches!(name, "order_status" | "payment_status" | "shipping_status")
+}
+
+trait ValidMask {
+    fn is_valid_mask(&self, n: usize) -> Vec<bool>;
+}
+
+impl ValidMask for ArrayRef {
+    fn is_valid_mask(&self, n: usize) -> Vec<bool> {
+        (0..n).map(|r| self.is_valid(r)).collect()
+    }
+}

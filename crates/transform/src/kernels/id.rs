@@ -1,0 +1,313 @@
+//! Identifiers: kept as text, checked against their pattern, never coerced to numbers.
+
+use super::{data_len, error, for_each_value, is_scientific, quoted};
+use crate::ValueError;
+use arrow_array::builder::StringBuilder;
+use arrow_array::{Array, StringArray};
+use ebay_import_map::IdKind;
+use ebay_import_model::ErrorCode;
+
+/// Longest accepted [`IdKind::Token`], in characters.
+const MAX_TOKEN_CHARS: usize = 64;
+
+/// The trimmed identifier. Every kind first rejects spreadsheet scientific notation
+/// (`4.07197E+11`), then checks its pattern:
+/// - `OrderNumber`: `NN-NNNNN-NNNNN`, legacy `ItemID-TransactionID` (9–15 digits, `-`,
+///   1–19 digits) or 10–19 digits;
+/// - `ItemNumber`: 9–15 digits;
+/// - `Digits { min, max }`: `min..=max` ASCII digits;
+/// - `Token`: at most 64 characters, no white space or control characters.
+pub fn id(col: &StringArray, kind: IdKind) -> (StringArray, Vec<ValueError>) {
+    let mut out = StringBuilder::with_capacity(col.len(), data_len(col));
+    let mut errors = Vec::new();
+    for_each_value(col, |row, v| match v {
+        None => out.append_null(),
+        Some(v) => match check_id(v, kind) {
+            Ok(()) => out.append_value(v),
+            Err((code, message)) => {
+                out.append_null();
+                errors.push(error(row, code, message));
+            }
+        },
+    });
+    (out.finish(), errors)
+}
+
+fn check_id(v: &str, kind: IdKind) -> Result<(), (ErrorCode, String)> {
+    let b = v.as_bytes();
+    let ok = match kind {
+        IdKind::OrderNumber => is_order_number(b),
+        IdKind::ItemNumber => digits_between(b, 9, 15),
+        IdKind::Digits { min, max } => digits_between(b, min as usize, max as usize),
+        IdKind::Token => is_token(v) && !is_scientific(b),
+    };
+    if ok {
+        return Ok(());
+    }
+    // Scientific notation is checked first for every kind: the digit patterns cannot match
+    // it and a token is rejected above when it looks like it, so testing it only here, once a
+    // value failed, costs the happy path of the digit kinds nothing.
+    if is_scientific(b) {
+        return Err((
+            ErrorCode::ScientificNotation,
+            format!(
+                "{} looks like a number in scientific notation: a spreadsheet (Excel) probably \
+                 re-saved the file and turned the id into a number, losing digits; re-download \
+                 the original export and import it without opening it in a spreadsheet",
+                quoted(v)
+            ),
+        ));
+    }
+    let message = match kind {
+        IdKind::OrderNumber => format!(
+            "{} is not an eBay order number: use the form 12-34567-89012, the older \
+             ItemID-TransactionID form (150370031260-381063459005) or 10 to 19 digits",
+            quoted(v)
+        ),
+        IdKind::ItemNumber => format!(
+            "{} is not an eBay item number: use the 9 to 15 digit number (150370031260)",
+            quoted(v)
+        ),
+        IdKind::Digits { min, max } if min == max => format!(
+            "{} is not a valid number: use exactly {min} digits (0-9), nothing else",
+            quoted(v)
+        ),
+        IdKind::Digits { min, max } => format!(
+            "{} is not a valid number: use {min} to {max} digits (0-9), nothing else",
+            quoted(v)
+        ),
+        IdKind::Token => format!(
+            "{} is not a valid identifier: use at most {MAX_TOKEN_CHARS} characters without \
+             spaces or control characters",
+            quoted(v)
+        ),
+    };
+    Err((ErrorCode::InvalidFormat, message))
+}
+
+#[inline]
+fn digits_between(b: &[u8], min: usize, max: usize) -> bool {
+    (min..=max).contains(&b.len()) && b.iter().all(u8::is_ascii_digit)
+}
+
+fn is_order_number(b: &[u8]) -> bool {
+    let mut parts = b.split(|&c| c == b'-');
+    let (first, second, third, rest) = (parts.next(), parts.next(), parts.next(), parts.next());
+    if rest.is_some() {
+        return false;
+    }
+    match (first, second, third) {
+        (Some(a), None, None) => digits_between(a, 10, 19),
+        (Some(a), Some(b), None) => digits_between(a, 9, 15) && digits_between(b, 1, 19),
+        (Some(a), Some(b), Some(c)) => {
+            digits_between(a, 2, 2) && digits_between(b, 5, 5) && digits_between(c, 5, 5)
+        }
+        _ => false,
+    }
+}
+
+fn is_token(v: &str) -> bool {
+    if v.is_ascii() {
+        v.len() <= MAX_TOKEN_CHARS && v.bytes().all(|c| c > b' ' && c != 0x7f)
+    } else {
+        v.chars().count() <= MAX_TOKEN_CHARS
+            && v.chars().all(|c| !c.is_whitespace() && !c.is_control())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::test_util::*;
+    use ErrorCode::*;
+
+    fn run(kind: IdKind, values: &[&str]) -> (Vec<Option<String>>, Vec<ValueError>) {
+        let (out, errs) = id(&some(values), kind);
+        assert_eq!(out.len(), values.len());
+        (out.iter().map(|v| v.map(str::to_string)).collect(), errs)
+    }
+
+    #[test]
+    fn nulls_and_blanks_are_null_without_errors() {
+        for kind in [
+            IdKind::OrderNumber,
+            IdKind::ItemNumber,
+            IdKind::Digits { min: 1, max: 12 },
+            IdKind::Token,
+        ] {
+            let (out, errs) = id(&col(&[None, Some(""), Some("  \t")]), kind);
+            assert_eq!(out.null_count(), 3);
+            assert!(errs.is_empty());
+        }
+    }
+
+    #[test]
+    fn order_number_forms() {
+        let ok = [
+            "12-34567-89012",
+            " 04-11111-22222 ",
+            "150370031260-381063459005",
+            "110123456789-0",
+            "123456789-1234567890123456789",
+            "1234567890",
+            "1234567890123456789",
+        ];
+        let (out, errs) = run(IdKind::OrderNumber, &ok);
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(out[1].as_deref(), Some("04-11111-22222"));
+        assert_eq!(out[2].as_deref(), Some("150370031260-381063459005"));
+    }
+
+    #[test]
+    fn order_number_rejections() {
+        let bad = [
+            "1-34567-89012",
+            "12-3456-89012",
+            "12-34567-8901",
+            "12-34567-890123",
+            "12-34567-89012-1",
+            "12345678-1",
+            "1234567890123456-1",
+            "110123456789-",
+            "110123456789-12345678901234567890",
+            "123456789",
+            "12345678901234567890",
+            "12 34567 89012",
+            "abc",
+            "-1234567890",
+        ];
+        let (out, errs) = run(IdKind::OrderNumber, &bad);
+        assert!(out.iter().all(Option::is_none));
+        assert_eq!(errs.len(), bad.len());
+        for (i, e) in errs.iter().enumerate() {
+            assert_eq!((e.row, e.code), (i, InvalidFormat), "{e:?}");
+        }
+        assert_error(
+            &errs,
+            0,
+            InvalidFormat,
+            &[
+                "\"1-34567-89012\"",
+                "12-34567-89012",
+                "ItemID-TransactionID",
+                "10 to 19 digits",
+            ],
+        );
+    }
+
+    #[test]
+    fn scientific_notation_is_reported_for_every_kind() {
+        for kind in [
+            IdKind::OrderNumber,
+            IdKind::ItemNumber,
+            IdKind::Digits { min: 1, max: 19 },
+            IdKind::Token,
+        ] {
+            let (out, errs) = run(kind, &["4.07197E+11", "9.43461e+21", "1.2E5"]);
+            assert!(out.iter().all(Option::is_none));
+            assert_eq!(
+                codes(&errs),
+                vec![
+                    (0, ScientificNotation),
+                    (1, ScientificNotation),
+                    (2, ScientificNotation)
+                ]
+            );
+            assert_error(
+                &errs,
+                0,
+                ScientificNotation,
+                &[
+                    "\"4.07197E+11\"",
+                    "spreadsheet",
+                    "Excel",
+                    "re-download the original export",
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn item_number_is_9_to_15_digits() {
+        let (out, errs) = run(
+            IdKind::ItemNumber,
+            &[
+                "123456789",
+                "150370031260",
+                "123456789012345",
+                "12345678",
+                "1234567890123456",
+                "15037003126O",
+            ],
+        );
+        assert_eq!(out[1].as_deref(), Some("150370031260"));
+        assert_eq!(
+            codes(&errs),
+            vec![(3, InvalidFormat), (4, InvalidFormat), (5, InvalidFormat)]
+        );
+        assert_error(&errs, 3, InvalidFormat, &["item number", "9 to 15 digit"]);
+    }
+
+    #[test]
+    fn digits_respect_min_and_max_and_keep_leading_zeros() {
+        let (out, errs) = run(
+            IdKind::Digits { min: 1, max: 4 },
+            &["0", "0042", "12345", "12a", "-1", "+1", "1.0"],
+        );
+        assert_eq!(out[0].as_deref(), Some("0"));
+        assert_eq!(out[1].as_deref(), Some("0042"));
+        assert_eq!(
+            codes(&errs),
+            vec![
+                (2, InvalidFormat),
+                (3, InvalidFormat),
+                (4, InvalidFormat),
+                (5, InvalidFormat),
+                (6, InvalidFormat)
+            ]
+        );
+        assert_error(&errs, 2, InvalidFormat, &["1 to 4 digits"]);
+        let (_, errs) = run(IdKind::Digits { min: 5, max: 5 }, &["1234"]);
+        assert_error(&errs, 0, InvalidFormat, &["exactly 5 digits"]);
+    }
+
+    #[test]
+    fn tokens() {
+        let max = "x".repeat(64);
+        let too_long = "x".repeat(65);
+        let max_unicode = "ä".repeat(64);
+        let (out, errs) = run(
+            IdKind::Token,
+            &[
+                "1Z999AA10123456784",
+                " 9400111899223344556677 ",
+                &max,
+                &max_unicode,
+                "LX123456789DE",
+                &too_long,
+                "1Z 999",
+                "ab\u{0}c",
+                "ab\u{a0}c",
+                "ab\u{85}c",
+            ],
+        );
+        assert_eq!(out[1].as_deref(), Some("9400111899223344556677"));
+        assert!(out[..5].iter().all(Option::is_some));
+        assert_eq!(
+            codes(&errs),
+            vec![
+                (5, InvalidFormat),
+                (6, InvalidFormat),
+                (7, InvalidFormat),
+                (8, InvalidFormat),
+                (9, InvalidFormat)
+            ]
+        );
+        assert_error(
+            &errs,
+            6,
+            InvalidFormat,
+            &["at most 64 characters", "spaces"],
+        );
+    }
+}
