@@ -100,8 +100,9 @@ impl ImportSummary {
 pub type RejectObserver<'a> = &'a mut (dyn FnMut(&[Reject]) -> Result<(), String> + Send);
 
 /// Runs one import job. With `sink` the job is recorded and its rows are written in one
-/// transaction; without (`--dry-run`), nothing is written anywhere. A failure after the job
-/// started is recorded in the job and returned.
+/// transaction; without (`--dry-run`), nothing is written anywhere. A failure before the job
+/// exists (the account) is an `Err`; a failure of the job itself rolls its writes back and
+/// comes back as a summary whose job is `failed` with the reason in `job.error`.
 pub async fn run_import<S: Sink>(
     mut sink: Option<&mut S>,
     input: Input,
@@ -135,7 +136,7 @@ pub async fn run_import<S: Sink>(
     run.job.file_sha256 = Some(sha);
     run.job.file_size = run.job.file_size.or(Some(bytes));
     run.job.finished_at = Some(ebay_import_store::now());
-    let outcome = match result {
+    match result {
         Ok(()) => {
             run.job.status = if run.job.rejected == 0 {
                 JobStatus::Completed
@@ -144,7 +145,6 @@ pub async fn run_import<S: Sink>(
             } else {
                 JobStatus::PartiallyFailed
             };
-            Ok(())
         }
         Err(e) => {
             if let Some(s) = sink.as_deref_mut() {
@@ -153,9 +153,8 @@ pub async fn run_import<S: Sink>(
             }
             run.job.status = JobStatus::Failed;
             run.job.error = Some(e.to_string());
-            Err(e)
         }
-    };
+    }
     run.job.metadata = serde_json::json!({
         "footer": run.footer,
         "warnings": run.warnings,
@@ -164,16 +163,12 @@ pub async fn run_import<S: Sink>(
     if let Some(s) = sink.as_deref_mut() {
         s.save_job(&run.job).await?;
     }
-    let summary = ImportSummary {
+    Ok(ImportSummary {
         job: run.job,
         seconds: started.elapsed().as_secs_f64(),
         warnings: run.warnings,
         dry_run: opts.dry_run,
-    };
-    match outcome {
-        Ok(()) => Ok(summary),
-        Err(e) => Err(e),
-    }
+    })
 }
 
 struct JobRun {

@@ -1,0 +1,146 @@
+//! What the commands print: JSON for machines, short text for people.
+
+use ebay_import_pipeline::{ImportSummary, InspectReport};
+use ebay_import_store::JobRecord;
+use std::fmt::Write;
+
+/// One job as the `--json` line: file-record counts at the top level, stored-row counts per
+/// table under `tables`.
+pub fn summary_json(s: &ImportSummary) -> serde_json::Value {
+    let j = &s.job;
+    serde_json::json!({
+        "job_id": j.id,
+        "status": j.status,
+        "import_type": j.import_type,
+        "file": j.file_name,
+        "account_id": j.account_id,
+        "dry_run": s.dry_run,
+        "rows_read": j.rows_read,
+        "inserted": j.inserted,
+        "updated": j.updated,
+        "unchanged": j.unchanged,
+        "rejected": j.rejected,
+        "skipped": j.skipped,
+        "errors_by_code": j.errors_by_code,
+        "tables": j.tables,
+        "encoding": j.encoding,
+        "delimiter": j.delimiter,
+        "site": j.site,
+        "file_size": j.file_size,
+        "file_sha256": j.file_sha256,
+        "footer": j.metadata.get("footer"),
+        "warnings": s.warnings,
+        "error": j.error,
+        "seconds": round3(s.seconds),
+        "rows_per_second": s.rows_per_second().round(),
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+pub fn summary_text(s: &ImportSummary) -> String {
+    let j = &s.job;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}{} job {} [{}]: {}",
+        if s.dry_run { "dry run: " } else { "" },
+        j.file_name,
+        j.id,
+        j.import_type.as_deref().unwrap_or("?"),
+        j.status.as_str()
+    );
+    if let Some(e) = &j.error {
+        let _ = writeln!(out, "  error: {e}");
+    }
+    let _ = writeln!(
+        out,
+        "  rows read {}: inserted {}, updated {}, unchanged {}, rejected {}; skipped {} framing rows",
+        j.rows_read, j.inserted, j.updated, j.unchanged, j.rejected, j.skipped
+    );
+    for (table, c) in &j.tables {
+        let _ = writeln!(
+            out,
+            "  {table}: inserted {}, updated {}, unchanged {}",
+            c.inserted, c.updated, c.unchanged
+        );
+    }
+    if !j.errors_by_code.is_empty() {
+        let codes: Vec<String> = j
+            .errors_by_code
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        let _ = writeln!(out, "  rejects by code: {}", codes.join(", "));
+    }
+    for w in &s.warnings {
+        let _ = writeln!(out, "  warning: {w}");
+    }
+    let _ = write!(
+        out,
+        "  {} {} delimiter {} site {}; {:.2} s, {:.0} rows/s",
+        j.encoding.as_deref().unwrap_or("?"),
+        "",
+        j.delimiter.as_deref().unwrap_or("?"),
+        j.site.as_deref().unwrap_or("?"),
+        s.seconds,
+        s.rows_per_second()
+    );
+    out
+}
+
+pub fn inspect_text(r: &InspectReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "encoding:  {}", r.encoding);
+    let _ = writeln!(out, "delimiter: {}", r.delimiter);
+    let _ = writeln!(out, "header:    line {}", r.header_line);
+    let _ = writeln!(
+        out,
+        "type:      {}",
+        r.import_type.unwrap_or("(none: plain CSV)")
+    );
+    let _ = writeln!(out, "site:      {}", r.site.unwrap_or("-"));
+    let _ = writeln!(out, "columns:   {}", r.columns.len());
+    if !r.unknown_columns.is_empty() {
+        let _ = writeln!(out, "unknown:   {}", r.unknown_columns.join(", "));
+    }
+    if !r.missing_columns.is_empty() {
+        let _ = writeln!(out, "missing:   {}", r.missing_columns.join(", "));
+    }
+    for rec in &r.records {
+        let _ = writeln!(out, "line {}: {:?}", rec.line, rec.values);
+    }
+    for s in &r.skipped {
+        let _ = writeln!(out, "skipped line {}: {}", s.line, s.reason);
+    }
+    for e in &r.errors {
+        let _ = writeln!(out, "error line {}: {} {}", e.line, e.code, e.message);
+    }
+    out.trim_end().to_string()
+}
+
+pub fn jobs_table(jobs: &[JobRecord]) -> String {
+    let mut out = String::from("id                                    status            type    read      inserted  updated   unchanged rejected  file");
+    for j in jobs {
+        let _ = write!(
+            out,
+            "\n{:<37} {:<17} {:<7} {:<9} {:<9} {:<9} {:<9} {:<9} {}",
+            j.id,
+            j.status.as_str(),
+            j.import_type.as_deref().unwrap_or("-"),
+            j.rows_read,
+            j.inserted,
+            j.updated,
+            j.unchanged,
+            j.rejected,
+            j.file_name
+        );
+    }
+    out
+}
+
+pub fn job_text(j: &JobRecord) -> String {
+    serde_json::to_string_pretty(j).unwrap_or_default()
+}
