@@ -6,7 +6,8 @@ use arrow_array::RecordBatch;
 use ebay_import_map::ImportSchema;
 use ebay_import_model::SiteProfile;
 use ebay_import_read::{parse_chunk, ParseSpec, RawBatch, Splitter};
-use ebay_import_transform::{validate_batch, TypedBatch};
+use ebay_import_resolve::{PositionedBatch, PreparedBatch, RowModel};
+use ebay_import_transform::validate_batch;
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -19,14 +20,13 @@ pub struct Validation {
     /// Schema field index of each output column.
     pub fields: Vec<usize>,
     pub site: &'static SiteProfile,
+    pub model: Arc<dyn RowModel>,
 }
 
-/// One chunk, tokenized and (when asked) validated.
+/// One chunk, tokenized and (when asked) validated and prepared for resolving.
 pub struct Work {
     pub raw: RawBatch,
-    /// The string columns without the position columns.
-    pub strings: RecordBatch,
-    pub typed: Option<TypedBatch>,
+    pub prepared: Option<PreparedBatch>,
 }
 
 /// Results in file order.
@@ -114,15 +114,20 @@ fn work(
     validation: Option<&Validation>,
 ) -> Work {
     let raw = parse_chunk(chunk, spec);
-    let n = raw.output_columns();
-    let strings = raw
-        .batch
-        .project(&(0..n).collect::<Vec<_>>())
-        .expect("output columns exist");
-    let typed = validation.map(|v| validate_batch(v.schema, &v.fields, &strings, v.site));
-    Work {
-        raw,
-        strings,
-        typed,
-    }
+    let prepared = validation.map(|v| {
+        let n = raw.output_columns();
+        let strings: RecordBatch = raw
+            .batch
+            .project(&(0..n).collect::<Vec<_>>())
+            .expect("output columns exist");
+        let typed = validate_batch(v.schema, &v.fields, &strings, v.site);
+        let positions = (0..raw.batch.num_rows()).map(|r| raw.position(r)).collect();
+        v.model.prepare(PositionedBatch {
+            seq: raw.seq,
+            typed: Arc::new(typed),
+            positions: Arc::new(positions),
+            raw: strings,
+        })
+    });
+    Work { raw, prepared }
 }

@@ -11,15 +11,11 @@ pub use header::{find_header, Header, HeaderError, HEADER_SEARCH_ROWS};
 pub use input::{Digest256, Input, InputError};
 pub use inspect::{inspect, InspectOptions, InspectReport};
 
-use ebay_import_map::RowModel;
 use ebay_import_model::{Footer, Reject, SkipReason};
 use ebay_import_read::{sniff::delimiter_name, CsvSource, ParseSpec, ReadOptions};
-use ebay_import_resolve::{
-    OnDuplicate, OrdersResolver, Outcome, PositionedBatch, ResolvedBatch, Resolver, Tally,
-};
+use ebay_import_resolve::{row_model, OnDuplicate, Outcome, ResolvedBatch, Tally};
 use ebay_import_store::{AccountRef, JobRecord, JobStatus, Sink, StoreError, TableCounts};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -222,20 +218,18 @@ impl JobRun {
             max_record_bytes: opts.read.max_record_bytes,
             ebay_framing: true,
         };
+        let model = row_model(mapping.schema);
+        let mut resolver = model.resolver(opts.on_duplicate);
         let validation = engine::Validation {
             schema: mapping.schema,
             fields: present,
             site,
+            model,
         };
         let in_flight = opts
             .in_flight
             .unwrap_or(rayon::current_num_threads() * 2 + 2);
         let mut results = engine::start(source.into_splitter(), spec, Some(validation), in_flight);
-        let mut resolver: Box<dyn Resolver> = match mapping.schema.row_model {
-            RowModel::EbayOrders => {
-                Box::new(OrdersResolver::new(mapping.schema, opts.on_duplicate))
-            }
-        };
 
         if let Some(s) = sink.as_deref_mut() {
             s.begin().await?;
@@ -266,18 +260,8 @@ impl JobRun {
                 on_rejects,
             )
             .await?;
-            let positions = Arc::new(
-                (0..raw.batch.num_rows())
-                    .map(|r| raw.position(r))
-                    .collect::<Vec<_>>(),
-            );
-            let batch = PositionedBatch {
-                seq: raw.seq,
-                typed: Arc::new(work.typed.expect("import validates")),
-                positions,
-                raw: work.strings,
-            };
-            for resolved in resolver.push(batch) {
+            let prepared = work.prepared.expect("imports validate");
+            for resolved in resolver.push(prepared) {
                 self.store(
                     &mut sink,
                     account,

@@ -348,8 +348,14 @@ pub fn parse_chunk(chunk: &Chunk, spec: &ParseSpec) -> RawBatch {
                 ));
                 continue;
             };
-            let mut fields = field_slices(text.as_bytes(), ends)
-                .map(|f| std::str::from_utf8(f).unwrap_or_default());
+            // Field ends fall on ASCII delimiters, so slicing the checked text never splits a
+            // character.
+            let mut start = 0;
+            let mut fields = ends.iter().map(|&end| {
+                let f = &text[start..end];
+                start = end;
+                f
+            });
             if let Some(reason) = framing(text, ends, spec.ebay_framing, &mut footer) {
                 skipped.push(Skipped {
                     line: rec.position.line,

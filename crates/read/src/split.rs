@@ -169,19 +169,21 @@ impl Splitter {
     }
 
     fn fill(&mut self) -> io::Result<()> {
-        let old = self.buf.len();
-        self.buf.resize(old + READ_BLOCK, 0);
+        // `read_to_end` reads into spare capacity without zeroing it first.
+        let before = self.buf.len();
         let n = loop {
-            match self.src.read(&mut self.buf[old..]) {
-                Ok(n) => break n,
+            match (&mut self.src)
+                .take(READ_BLOCK as u64)
+                .read_to_end(&mut self.buf)
+            {
+                Ok(_) => break self.buf.len() - before,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    self.buf.truncate(old);
+                    self.buf.truncate(before);
                     return Err(e);
                 }
             }
         };
-        self.buf.truncate(old + n);
         self.eof = n == 0;
         Ok(())
     }
@@ -277,7 +279,11 @@ impl Splitter {
     }
 
     fn cut(&mut self, len: usize, records: u64, ends_in_quote: bool) -> Chunk {
-        let rest = self.buf.split_off(len);
+        // The chunk keeps the big buffer; the few bytes after the cut move to a fresh one that
+        // is large enough not to grow while the next chunk is read into it.
+        let mut rest = Vec::with_capacity(self.chunk_bytes + 2 * READ_BLOCK);
+        rest.extend_from_slice(&self.buf[len..]);
+        self.buf.truncate(len);
         let bytes = std::mem::replace(&mut self.buf, rest);
         let start = self.pos;
         self.pos.line += count_breaks(&bytes, self.buf.first().copied());

@@ -8,10 +8,11 @@
 mod orders;
 mod rowhash;
 
-pub use orders::OrdersResolver;
-pub use rowhash::{hash_row, value_text};
+pub use orders::{OrdersModel, OrdersResolver};
+pub use rowhash::{hash_rows, value_text};
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use ebay_import_map::{ImportSchema, RowModel as RowModelKind};
 use ebay_import_model::{Position, Reject};
 use ebay_import_transform::TypedBatch;
 use std::sync::Arc;
@@ -138,10 +139,39 @@ impl Tally {
     }
 }
 
+/// A batch with everything that needs no other batch worked out: keys, stored columns and the
+/// content hash of every row. Made in parallel by [`RowModel::prepare`].
+#[derive(Debug, Clone)]
+pub struct PreparedBatch {
+    pub batch: PositionedBatch,
+    /// The entity key of each row (null: the row has none).
+    pub keys: Arc<StringArray>,
+    /// The line key of each row (null: not a line row).
+    pub line_keys: Arc<StringArray>,
+    /// The stored tables, with no rows selected yet.
+    pub tables: Vec<TableRows>,
+    /// `hashes[t][row]`: content hash of the row in table `t` (0 where the row has no key).
+    pub hashes: Vec<Vec<u64>>,
+}
+
+/// How the rows of an import type become stored entities: the parallel half.
+pub trait RowModel: Send + Sync {
+    fn prepare(&self, batch: PositionedBatch) -> PreparedBatch;
+    /// The sequential half, for one file.
+    fn resolver(&self, on_duplicate: OnDuplicate) -> Box<dyn Resolver>;
+}
+
+/// The row model declared by a schema.
+pub fn row_model(schema: &'static ImportSchema) -> Arc<dyn RowModel> {
+    match schema.row_model {
+        RowModelKind::EbayOrders => Arc::new(OrdersModel::new(schema)),
+    }
+}
+
 /// The row model of an import type, as a stage: batches in, resolved batches out, in order.
 pub trait Resolver: Send {
     /// Takes the next batch; returns the batches whose rows are all decided.
-    fn push(&mut self, batch: PositionedBatch) -> Vec<ResolvedBatch>;
+    fn push(&mut self, batch: PreparedBatch) -> Vec<ResolvedBatch>;
     /// Closes the last open group and returns what is left.
     fn finish(&mut self) -> Vec<ResolvedBatch>;
     /// Entities (orders) seen so far, accepted or not: checked against a report's footer.

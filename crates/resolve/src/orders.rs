@@ -6,8 +6,8 @@
 //! Number column (the seed's canonical CSV) has one order per row and no items.
 
 use crate::{
-    hash_row, OnDuplicate, PositionedBatch, RecordFate, ResolvedBatch, Resolver, RowWrite,
-    TableRows,
+    hash_rows, OnDuplicate, PositionedBatch, PreparedBatch, RecordFate, ResolvedBatch, Resolver,
+    RowModel, RowWrite, TableRows,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, StringArray};
@@ -25,8 +25,20 @@ struct Pending {
     keys: Arc<StringArray>,
     item_keys: Arc<StringArray>,
     tables: Vec<TableRows>,
+    hashes: Vec<Vec<u64>>,
     rejects: Vec<Reject>,
     fates: Vec<RecordFate>,
+}
+
+/// The orders row model's parallel half: keys, stored columns and hashes of a batch.
+#[derive(Debug, Clone)]
+pub struct OrdersModel {
+    schema: &'static ImportSchema,
+    f_order_number: usize,
+    f_sales_record: usize,
+    f_item_number: usize,
+    f_transaction_id: usize,
+    f_sale_date: usize,
 }
 
 struct Group {
@@ -35,7 +47,7 @@ struct Group {
 }
 
 pub struct OrdersResolver {
-    schema: &'static ImportSchema,
+    model: OrdersModel,
     on_duplicate: OnDuplicate,
     queue: VecDeque<Pending>,
     /// Absolute index of `queue[0]`.
@@ -44,38 +56,23 @@ pub struct OrdersResolver {
     /// Hash of a written order key -> (line of its first row, content hash).
     seen: HashMap<u64, (u64, u64)>,
     groups: u64,
-    f_order_number: usize,
-    f_sales_record: usize,
-    f_item_number: usize,
-    f_transaction_id: usize,
-    f_sale_date: usize,
 }
 
-impl OrdersResolver {
-    pub fn new(schema: &'static ImportSchema, on_duplicate: OnDuplicate) -> Self {
+impl OrdersModel {
+    pub fn new(schema: &'static ImportSchema) -> Self {
         let field = |n: &str| {
             schema
                 .field(n)
                 .unwrap_or_else(|| panic!("orders schema lacks {n}"))
         };
-        OrdersResolver {
+        OrdersModel {
             schema,
-            on_duplicate,
-            queue: VecDeque::new(),
-            first: 0,
-            group: None,
-            seen: HashMap::new(),
-            groups: 0,
             f_order_number: field("order_number"),
             f_sales_record: field("sales_record_number"),
             f_item_number: field("item_number"),
             f_transaction_id: field("transaction_id"),
             f_sale_date: field("sale_date"),
         }
-    }
-
-    fn pending(&mut self, abs: usize) -> &mut Pending {
-        &mut self.queue[abs - self.first]
     }
 
     fn text_col(batch: &PositionedBatch, field: usize) -> Option<&StringArray> {
@@ -85,7 +82,7 @@ impl OrdersResolver {
             .and_then(|c| c.as_string_opt::<i32>())
     }
 
-    fn prepare(&self, batch: PositionedBatch) -> Pending {
+    fn prepare_batch(&self, batch: PositionedBatch) -> PreparedBatch {
         let n = batch.typed.num_rows;
         let order_number = Self::text_col(&batch, self.f_order_number);
         let record = Self::text_col(&batch, self.f_sales_record);
@@ -116,13 +113,16 @@ impl OrdersResolver {
         let keys = Arc::new(keys);
         let item_keys = Arc::new(item_keys);
         let tables = self.table_columns(&batch, &keys, &item_keys);
-        Pending {
+        let hashes = vec![
+            hash_rows(&tables[0].columns, n, |r| keys.is_valid(r)),
+            hash_rows(&tables[1].columns, n, |r| item_keys.is_valid(r)),
+        ];
+        PreparedBatch {
             batch,
             keys,
-            item_keys,
+            line_keys: item_keys,
             tables,
-            rejects: Vec::new(),
-            fates: vec![RecordFate::Write; n],
+            hashes,
         }
     }
 
@@ -248,12 +248,42 @@ impl OrdersResolver {
             ),
         ]
     }
+}
 
+impl RowModel for OrdersModel {
+    fn prepare(&self, batch: PositionedBatch) -> PreparedBatch {
+        self.prepare_batch(batch)
+    }
+
+    fn resolver(&self, on_duplicate: OnDuplicate) -> Box<dyn Resolver> {
+        Box::new(OrdersResolver::new(self.clone(), on_duplicate))
+    }
+}
+
+impl OrdersResolver {
+    pub fn new(model: OrdersModel, on_duplicate: OnDuplicate) -> Self {
+        OrdersResolver {
+            model,
+            on_duplicate,
+            queue: VecDeque::new(),
+            first: 0,
+            group: None,
+            seen: HashMap::new(),
+            groups: 0,
+        }
+    }
+
+    fn pending(&mut self, abs: usize) -> &mut Pending {
+        &mut self.queue[abs - self.first]
+    }
+}
+
+impl OrdersResolver {
     fn has_items(&self, abs: usize) -> bool {
         self.queue[abs - self.first]
             .batch
             .typed
-            .column_of(self.f_item_number)
+            .column_of(self.model.f_item_number)
             .is_some()
     }
 
@@ -294,7 +324,7 @@ impl OrdersResolver {
     }
 
     fn reject_unkeyed(&mut self, (abs, row): RowRef) {
-        let reject = self.value_reject(abs, row, self.f_order_number, ErrorCode::MissingValue,
+        let reject = self.value_reject(abs, row, self.model.f_order_number, ErrorCode::MissingValue,
             "the row has neither an Order Number nor a Sales Record Number, so it belongs to no order; fill one in".into());
         let p = self.pending(abs);
         p.rejects.push(reject);
@@ -330,7 +360,7 @@ impl OrdersResolver {
         code: ErrorCode,
         message: String,
     ) -> Reject {
-        let name = self.schema.fields[field].name;
+        let name = self.model.schema.fields[field].name;
         let p = self.pending(abs);
         let pos = p.batch.positions[row as usize];
         let value = p
@@ -364,13 +394,13 @@ impl OrdersResolver {
         for &(abs, row) in &group.rows {
             let mut errs = self.row_errors(abs, row);
             if (abs, row) == order_row
-                && self.is_null(abs, row, self.f_sale_date)
-                && !self.has_error(abs, row, self.f_sale_date)
+                && self.is_null(abs, row, self.model.f_sale_date)
+                && !self.has_error(abs, row, self.model.f_sale_date)
             {
                 errs.push(self.value_reject(
                     abs,
                     row,
-                    self.f_sale_date,
+                    self.model.f_sale_date,
                     ErrorCode::MissingValue,
                     "the order has no sale date; every order row needs one".into(),
                 ));
@@ -437,7 +467,7 @@ impl OrdersResolver {
         {
             let p = self.pending(oabs);
             let line = p.batch.positions[orow as usize].line;
-            let hash = hash_row(&p.tables[0].columns, orow as usize);
+            let hash = p.hashes[0][orow as usize];
             writes.push((
                 order_row,
                 0,
@@ -455,7 +485,7 @@ impl OrdersResolver {
                 continue;
             }
             let line = p.batch.positions[row as usize].line;
-            let hash = hash_row(&p.tables[1].columns, row as usize);
+            let hash = p.hashes[1][row as usize];
             let key = p.item_keys.value(row as usize).to_string();
             writes.push((
                 (abs, row),
@@ -536,10 +566,25 @@ impl OrdersResolver {
 }
 
 impl Resolver for OrdersResolver {
-    fn push(&mut self, batch: PositionedBatch) -> Vec<ResolvedBatch> {
+    fn push(&mut self, batch: PreparedBatch) -> Vec<ResolvedBatch> {
         let abs = self.first + self.queue.len();
-        let p = self.prepare(batch);
-        self.queue.push_back(p);
+        let PreparedBatch {
+            batch,
+            keys,
+            line_keys,
+            tables,
+            hashes,
+        } = batch;
+        let n = batch.typed.num_rows;
+        self.queue.push_back(Pending {
+            batch,
+            keys,
+            item_keys: line_keys,
+            tables,
+            hashes,
+            rejects: Vec::new(),
+            fates: vec![RecordFate::Write; n],
+        });
         self.process(abs);
         self.drain(false)
     }

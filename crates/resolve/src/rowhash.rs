@@ -2,28 +2,91 @@
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Decimal128Type, Int64Type, TimestampSecondType};
-use arrow_array::{Array, ArrayRef};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array, StringArray,
+    TimestampSecondArray,
+};
 use arrow_schema::{DataType, TimeUnit};
 use std::fmt::Write;
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_64;
 
-/// Hashes the values of `row` in `columns` (XXH3-64, stable across releases). A null and an
-/// empty string hash differently; each value is length-prefixed so columns cannot run together.
-pub fn hash_row(columns: &[(&'static str, ArrayRef)], row: usize) -> u64 {
-    let mut hasher = Xxh3::new();
-    let mut text = String::new();
-    for (_, col) in columns {
-        if col.is_null(row) {
-            hasher.update(&[0]);
-            continue;
+/// A column downcast once, so hashing a row is a match per value, not a dynamic cast.
+enum Col<'a> {
+    Utf8(&'a StringArray),
+    Decimal(&'a Decimal128Array),
+    Int(&'a Int64Array),
+    Date(&'a Date32Array),
+    Time(&'a TimestampSecondArray),
+    Bool(&'a BooleanArray),
+}
+
+impl<'a> Col<'a> {
+    fn of(a: &'a ArrayRef) -> Col<'a> {
+        match a.data_type() {
+            DataType::Utf8 => Col::Utf8(a.as_string()),
+            DataType::Decimal128(..) => Col::Decimal(a.as_primitive()),
+            DataType::Int64 => Col::Int(a.as_primitive()),
+            DataType::Date32 => Col::Date(a.as_primitive()),
+            DataType::Timestamp(TimeUnit::Second, _) => Col::Time(a.as_primitive()),
+            DataType::Boolean => Col::Bool(a.as_boolean()),
+            other => panic!("no stored representation for {other}"),
         }
-        text.clear();
-        value_text(col.as_ref(), row, &mut text);
-        hasher.update(&[1]);
-        hasher.update(&(text.len() as u32).to_le_bytes());
-        hasher.update(text.as_bytes());
     }
-    hasher.digest()
+
+    fn is_null(&self, row: usize) -> bool {
+        match self {
+            Col::Utf8(a) => a.is_null(row),
+            Col::Decimal(a) => a.is_null(row),
+            Col::Int(a) => a.is_null(row),
+            Col::Date(a) => a.is_null(row),
+            Col::Time(a) => a.is_null(row),
+            Col::Bool(a) => a.is_null(row),
+        }
+    }
+
+    fn append(&self, row: usize, buf: &mut Vec<u8>) {
+        match self {
+            Col::Utf8(a) => {
+                let v = a.value(row).as_bytes();
+                buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                buf.extend_from_slice(v);
+            }
+            Col::Decimal(a) => buf.extend_from_slice(&a.value(row).to_le_bytes()),
+            Col::Int(a) => buf.extend_from_slice(&a.value(row).to_le_bytes()),
+            Col::Date(a) => buf.extend_from_slice(&a.value(row).to_le_bytes()),
+            Col::Time(a) => buf.extend_from_slice(&a.value(row).to_le_bytes()),
+            Col::Bool(a) => buf.push(u8::from(a.value(row))),
+        }
+    }
+}
+
+/// Hashes the rows of `columns` selected by `wanted` (XXH3-64 over a fixed binary layout: a
+/// null marker per value, strings length-prefixed, numbers little-endian), so the hash is
+/// stable across releases and a null never equals an empty string. Unwanted rows get 0.
+pub fn hash_rows(
+    columns: &[(&'static str, ArrayRef)],
+    num_rows: usize,
+    wanted: impl Fn(usize) -> bool,
+) -> Vec<u64> {
+    let cols: Vec<Col> = columns.iter().map(|(_, a)| Col::of(a)).collect();
+    let mut buf = Vec::with_capacity(1024);
+    (0..num_rows)
+        .map(|row| {
+            if !wanted(row) {
+                return 0;
+            }
+            buf.clear();
+            for c in &cols {
+                if c.is_null(row) {
+                    buf.push(0);
+                } else {
+                    buf.push(1);
+                    c.append(row, &mut buf);
+                }
+            }
+            xxh3_64(&buf)
+        })
+        .collect()
 }
 
 /// Writes the canonical text of a non-null value: text as is, money `12.34`, dates
@@ -40,16 +103,16 @@ pub fn value_text(col: &dyn Array, row: usize, out: &mut String) {
         }
         DataType::Date32 => {
             let days = col.as_primitive::<Date32Type>().value(row);
-            let _ = write!(out, "{}", date_from_days(days));
+            write_date(days, out);
         }
         DataType::Timestamp(TimeUnit::Second, _) => {
             let secs = col.as_primitive::<TimestampSecondType>().value(row);
             let days = secs.div_euclid(86_400);
             let rem = secs.rem_euclid(86_400);
+            write_date(days as i32, out);
             let _ = write!(
                 out,
-                "{} {:02}:{:02}:{:02}",
-                date_from_days(days as i32),
+                " {:02}:{:02}:{:02}",
                 rem / 3600,
                 rem / 60 % 60,
                 rem % 60
@@ -84,7 +147,7 @@ fn write_decimal(v: i128, scale: u32, out: &mut String) {
 }
 
 /// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's algorithm).
-fn date_from_days(days: i32) -> String {
+fn write_date(days: i32, out: &mut String) {
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -94,13 +157,12 @@ fn date_from_days(days: i32) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    let _ = write!(out, "{y:04}-{m:02}-{d:02}");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{Date32Array, Decimal128Array, StringArray, TimestampSecondArray};
     use std::sync::Arc;
 
     fn text(a: &dyn Array) -> String {
@@ -124,9 +186,13 @@ mod tests {
     }
 
     #[test]
-    fn null_and_empty_hash_differently() {
-        let a: ArrayRef = Arc::new(StringArray::from(vec![None, Some("")]));
+    fn null_and_empty_hash_differently_and_hashes_are_stable() {
+        let a: ArrayRef = Arc::new(StringArray::from(vec![None, Some(""), Some("x")]));
         let cols = vec![("a", a)];
-        assert_ne!(hash_row(&cols, 0), hash_row(&cols, 1));
+        let h = hash_rows(&cols, 3, |_| true);
+        assert_ne!(h[0], h[1]);
+        // Pinned: a stored hash must not change between releases.
+        assert_eq!(h[2], xxh3_64(&[1, 1, 0, 0, 0, b'x']));
+        assert_eq!(hash_rows(&cols, 3, |r| r == 2)[0], 0);
     }
 }

@@ -1,9 +1,8 @@
 //! Identifiers: kept as text, checked against their pattern, never coerced to numbers.
 
-use super::{data_len, error, for_each_value, is_scientific, quoted};
+use super::{check_strings, is_scientific, quoted};
 use crate::ValueError;
-use arrow_array::builder::StringBuilder;
-use arrow_array::{Array, StringArray};
+use arrow_array::StringArray;
 use ebay_import_map::IdKind;
 use ebay_import_model::ErrorCode;
 
@@ -18,19 +17,7 @@ const MAX_TOKEN_CHARS: usize = 64;
 /// - `Digits { min, max }`: `min..=max` ASCII digits;
 /// - `Token`: at most 64 characters, no white space or control characters.
 pub fn id(col: &StringArray, kind: IdKind) -> (StringArray, Vec<ValueError>) {
-    let mut out = StringBuilder::with_capacity(col.len(), data_len(col));
-    let mut errors = Vec::new();
-    for_each_value(col, |row, v| match v {
-        None => out.append_null(),
-        Some(v) => match check_id(v, kind) {
-            Ok(()) => out.append_value(v),
-            Err((code, message)) => {
-                out.append_null();
-                errors.push(error(row, code, message));
-            }
-        },
-    });
-    (out.finish(), errors)
+    check_strings(col, |v| check_id(v, kind))
 }
 
 fn check_id(v: &str, kind: IdKind) -> Result<(), (ErrorCode, String)> {
@@ -119,6 +106,7 @@ fn is_token(v: &str) -> bool {
 mod tests {
     use super::*;
     use crate::kernels::test_util::*;
+    use arrow_array::Array;
     use ErrorCode::*;
 
     fn run(kind: IdKind, values: &[&str]) -> (Vec<Option<String>>, Vec<ValueError>) {

@@ -22,7 +22,9 @@ pub use number::{boolean, integer};
 pub use text::{currency, email, enumeration, text};
 
 use crate::ValueError;
+use arrow_array::builder::{BooleanBufferBuilder, StringBuilder};
 use arrow_array::{Array, StringArray};
+use arrow_buffer::NullBuffer;
 use ebay_import_model::{truncate_chars, ErrorCode};
 
 /// How many characters of a bad value a message quotes.
@@ -52,6 +54,52 @@ pub(crate) fn for_each_value<'a>(col: &'a StringArray, mut f: impl FnMut(usize, 
             f(row, v.map(trim).filter(|v| !v.is_empty()));
         }
     }
+}
+
+/// Runs `check` over every non-blank trimmed value. The output holds the trimmed values, null
+/// for blanks and bad values. When no value needed trimming (the common case) it shares the
+/// input's buffers and only gets a new validity bitmap: no string is copied.
+pub(crate) fn check_strings(
+    col: &StringArray,
+    check: impl Fn(&str) -> Result<(), (ErrorCode, String)>,
+) -> (StringArray, Vec<ValueError>) {
+    let mut errors = Vec::new();
+    let mut valid = BooleanBufferBuilder::new(col.len());
+    let mut trimmed = false;
+    for row in 0..col.len() {
+        if col.is_null(row) {
+            valid.append(false);
+            continue;
+        }
+        let raw = col.value(row);
+        let v = trim(raw);
+        trimmed |= v.len() != raw.len() && !v.is_empty();
+        if v.is_empty() {
+            valid.append(false);
+            continue;
+        }
+        match check(v) {
+            Ok(()) => valid.append(true),
+            Err((code, message)) => {
+                valid.append(false);
+                errors.push(error(row, code, message));
+            }
+        }
+    }
+    let nulls = NullBuffer::new(valid.finish());
+    if !trimmed {
+        let out = StringArray::new(col.offsets().clone(), col.values().clone(), Some(nulls));
+        return (out, errors);
+    }
+    let mut out = StringBuilder::with_capacity(col.len(), data_len(col));
+    for row in 0..col.len() {
+        if nulls.is_valid(row) {
+            out.append_value(trim(col.value(row)));
+        } else {
+            out.append_null();
+        }
+    }
+    (out.finish(), errors)
 }
 
 /// Bytes of string data in `col` (exact for sliced arrays too): the capacity an output of

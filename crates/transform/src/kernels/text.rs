@@ -1,6 +1,6 @@
 //! String kernels: free text, email addresses, closed enumerations and currency codes.
 
-use super::{data_len, error, for_each_value, money, quoted};
+use super::{check_strings, error, for_each_value, money, quoted};
 use crate::ValueError;
 use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, StringArray};
@@ -10,19 +10,7 @@ use ebay_import_model::ErrorCode;
 /// Free text: the trimmed value, at most `max_chars` characters (Unicode scalar values), with
 /// no control character other than tab, line feed and carriage return.
 pub fn text(col: &StringArray, max_chars: u32) -> (StringArray, Vec<ValueError>) {
-    let mut out = StringBuilder::with_capacity(col.len(), data_len(col));
-    let mut errors = Vec::new();
-    for_each_value(col, |row, v| match v {
-        None => out.append_null(),
-        Some(v) => match check_text(v, max_chars) {
-            Ok(()) => out.append_value(v),
-            Err((code, message)) => {
-                out.append_null();
-                errors.push(error(row, code, message));
-            }
-        },
-    });
-    (out.finish(), errors)
+    check_strings(col, |v| check_text(v, max_chars))
 }
 
 #[inline]
@@ -77,27 +65,18 @@ const MAX_EMAIL_CHARS: usize = 254;
 /// end, no empty label), no white space or control characters, at most 254 characters.
 /// Masked addresses (`t***@gmail.com`, `abc@members.ebay.com`) pass.
 pub fn email(col: &StringArray) -> (StringArray, Vec<ValueError>) {
-    let mut out = StringBuilder::with_capacity(col.len(), data_len(col));
-    let mut errors = Vec::new();
-    for_each_value(col, |row, v| match v {
-        None => out.append_null(),
-        Some(v) => match check_email(v) {
-            Ok(()) => out.append_value(v),
-            Err(why) => {
-                out.append_null();
-                errors.push(error(
-                    row,
-                    ErrorCode::InvalidEmail,
-                    format!(
-                        "{} is not a valid email address: {why}; correct it (name@example.com) \
-                         or leave the cell empty",
-                        quoted(v)
-                    ),
-                ));
-            }
-        },
-    });
-    (out.finish(), errors)
+    check_strings(col, |v| {
+        check_email(v).map_err(|why| {
+            (
+                ErrorCode::InvalidEmail,
+                format!(
+                    "{} is not a valid email address: {why}; correct it (name@example.com) \
+                     or leave the cell empty",
+                    quoted(v)
+                ),
+            )
+        })
+    })
 }
 
 fn check_email(v: &str) -> Result<(), &'static str> {
