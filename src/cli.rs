@@ -235,6 +235,12 @@ async fn import(database: &str, args: ImportArgs) -> Result<u8, Failure> {
         DuplicatePolicy::Reject => OnDuplicate::Reject,
         DuplicatePolicy::LastWins => OnDuplicate::LastWins,
     };
+    // Every input is checked before anything is written, so a missing file is a usage error
+    // that leaves no job and no database behind.
+    let mut inputs = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        inputs.push(Input::open(file, opts.max_file_size).map_err(usage)?);
+    }
     let mut store = if args.dry_run {
         None
     } else {
@@ -249,8 +255,7 @@ async fn import(database: &str, args: ImportArgs) -> Result<u8, Failure> {
         }
     };
     let mut worst = EXIT_OK;
-    for file in &args.files {
-        let input = Input::open(file, opts.max_file_size).map_err(usage)?;
+    for input in inputs {
         let bar = progress_bar(input.size, args.json);
         let progress = |rows: u64| {
             if let Some(b) = &bar {

@@ -80,9 +80,8 @@ pub fn summary_text(s: &ImportSummary) -> String {
     }
     let _ = write!(
         out,
-        "  {} {} delimiter {} site {}; {:.2} s, {:.0} rows/s",
+        "  {}, delimiter {}, site {}; {:.2} s, {:.0} rows/s",
         j.encoding.as_deref().unwrap_or("?"),
-        "",
         j.delimiter.as_deref().unwrap_or("?"),
         j.site.as_deref().unwrap_or("?"),
         s.seconds,

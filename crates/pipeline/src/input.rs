@@ -17,8 +17,8 @@ pub struct Input {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{path}: {source}")]
-    Open { path: String, source: io::Error },
+    #[error("{path}: {error}")]
+    Open { path: String, error: io::Error },
     #[error("{path}: {size} bytes is over the limit of {limit} bytes; raise --max-file-size to import it")]
     TooLarge { path: String, size: u64, limit: u64 },
 }
@@ -32,18 +32,18 @@ impl Input {
                 reader: Box::new(io::stdin()),
             });
         }
-        let file = File::open(path).map_err(|source| InputError::Open {
+        let file = File::open(path).map_err(|error| InputError::Open {
             path: path.into(),
-            source,
+            error,
         })?;
-        let meta = file.metadata().map_err(|source| InputError::Open {
+        let meta = file.metadata().map_err(|error| InputError::Open {
             path: path.into(),
-            source,
+            error,
         })?;
         if meta.is_dir() {
             return Err(InputError::Open {
                 path: path.into(),
-                source: io::Error::new(io::ErrorKind::InvalidInput, "is a directory, not a file"),
+                error: io::Error::new(io::ErrorKind::InvalidInput, "is a directory, not a file"),
             });
         }
         if meta.len() > max_size {

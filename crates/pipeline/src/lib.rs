@@ -156,7 +156,7 @@ pub async fn run_import<S: Sink>(
         "warnings": run.warnings,
         "dry_run": opts.dry_run,
     });
-    if let Some(s) = sink.as_deref_mut() {
+    if let Some(s) = sink {
         s.save_job(&run.job).await?;
     }
     Ok(ImportSummary {
@@ -305,7 +305,7 @@ impl JobRun {
                 ));
             }
         }
-        if let Some(s) = sink.as_deref_mut() {
+        if let Some(s) = sink {
             s.commit().await?;
         }
         let j = &mut self.job;

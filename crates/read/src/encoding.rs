@@ -57,6 +57,9 @@ pub fn detect(sample: &[u8], forced: Option<&'static Encoding>) -> DetectedEncod
     let encoding = utf16_by_nuls(sample).unwrap_or_else(|| match std::str::from_utf8(sample) {
         Ok(_) => UTF_8,
         Err(e) if e.error_len().is_none() => UTF_8,
+        // A UTF-8 file with a few bad bytes stays UTF-8, so only the records holding them are
+        // rejected; a legacy 8-bit file has (almost) no valid multi-byte sequences.
+        Err(_) if mostly_utf8(sample) => UTF_8,
         Err(_) => {
             let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
             detector.feed(sample, true);
@@ -68,6 +71,16 @@ pub fn detect(sample: &[u8], forced: Option<&'static Encoding>) -> DetectedEncod
         bom_len: 0,
         forced: false,
     }
+}
+
+/// More valid multi-byte UTF-8 characters than invalid bytes.
+fn mostly_utf8(sample: &[u8]) -> bool {
+    let (mut valid, mut invalid) = (0usize, 0usize);
+    for chunk in sample.utf8_chunks() {
+        valid += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        invalid += usize::from(!chunk.invalid().is_empty());
+    }
+    valid > 0 && valid >= invalid
 }
 
 /// UTF-16 text of mostly ASCII has a NUL in every other byte.
@@ -105,6 +118,8 @@ pub fn utf8_stream(inner: Box<dyn Read + Send>, enc: DetectedEncoding) -> Box<dy
             end: 0,
             eof: false,
             done: false,
+            spill: Vec::new(),
+            spill_at: 0,
         })
     }
 }
@@ -117,17 +132,31 @@ struct Transcoder {
     end: usize,
     eof: bool,
     done: bool,
+    spill: Vec<u8>,
+    spill_at: usize,
 }
 
 impl Read for Transcoder {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        // Leave room for one malformed marker plus the longest UTF-8 sequence.
-        if out.len() < 8 {
-            let mut tmp = [0u8; 8];
-            let n = self.read(&mut tmp)?;
-            let n = n.min(out.len());
-            out[..n].copy_from_slice(&tmp[..n]);
+        // Decoded bytes that did not fit a previous small read go first.
+        if self.spill_at < self.spill.len() {
+            let n = (self.spill.len() - self.spill_at).min(out.len());
+            out[..n].copy_from_slice(&self.spill[self.spill_at..self.spill_at + n]);
+            self.spill_at += n;
             return Ok(n);
+        }
+        // Leave room for one malformed marker plus the longest UTF-8 sequence: decode a small
+        // read into the spill buffer and hand it out piece by piece.
+        if out.len() < 8 {
+            let mut tmp = [0u8; 64];
+            let n = self.read(&mut tmp)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.spill.clear();
+            self.spill.extend_from_slice(&tmp[..n]);
+            self.spill_at = 0;
+            return self.read(out);
         }
         loop {
             if self.done {
@@ -202,6 +231,34 @@ mod tests {
             transcode(text, encoding_rs::WINDOWS_1252)[11..18],
             *"Müller".as_bytes()
         );
+    }
+
+    #[test]
+    fn small_reads_lose_nothing() {
+        let text = "Müller,Köln\n".repeat(50);
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+        let d = DetectedEncoding {
+            encoding: encoding_rs::WINDOWS_1252,
+            bom_len: 0,
+            forced: true,
+        };
+        let mut r = utf8_stream(Box::new(io::Cursor::new(bytes.into_owned())), d);
+        let mut out = Vec::new();
+        let mut buf = [0u8; 3];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), text);
+    }
+
+    #[test]
+    fn a_utf8_file_with_one_bad_byte_stays_utf8() {
+        let text = b"Name,Stadt\nM\xc3\xbcller,K\xc3\xb6ln\nBroken,K\xf6ln\n";
+        assert_eq!(detect(text, None).encoding, UTF_8);
     }
 
     #[test]

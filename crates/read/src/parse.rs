@@ -230,6 +230,15 @@ impl<'a> Tokenizer<'a> {
         }
     }
 
+    /// Blank lines after the last record of the input.
+    fn trailing_blank_lines(&mut self) -> std::ops::Range<u64> {
+        let first = self.prev_last_line.map_or(1, |l| l + 1);
+        match self.input.last() {
+            Some(b'\n' | b'\r') => first..self.line_of(self.input.len()),
+            _ => first..first,
+        }
+    }
+
     fn finish(&mut self, start: usize, nout: usize, nend: usize) -> TokRecord {
         // Leading line-break bytes of the consumed span are blank lines (or the `\n` of the
         // previous record's CRLF), not part of this record.
@@ -399,6 +408,12 @@ pub fn parse_chunk(chunk: &Chunk, spec: &ParseSpec) -> RawBatch {
             records.append_value(rec.position.record);
             bytes.append_value(rec.position.byte);
         }
+        for line in tok.trailing_blank_lines() {
+            skipped.push(Skipped {
+                line,
+                reason: SkipReason::BlankLine,
+            });
+        }
     }
     let mut columns: Vec<ArrayRef> = builders
         .iter_mut()
@@ -519,6 +534,15 @@ mod tests {
             }]
         );
         assert_eq!(raw.batch.column(1).as_string::<i32>().value(0), "x\r\ny");
+    }
+
+    #[test]
+    fn trailing_blank_lines_are_reported() {
+        let raw = parse_chunk(&chunk(b"1,2\n\n\r\n"), &spec(2));
+        let lines: Vec<u64> = raw.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![4, 5]);
+        let raw = parse_chunk(&chunk(b"1,2"), &spec(2));
+        assert!(raw.skipped.is_empty());
     }
 
     #[test]

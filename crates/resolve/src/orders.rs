@@ -308,9 +308,14 @@ impl OrdersResolver {
                 self.reject_unkeyed((abs, row));
                 continue;
             };
+            // Item rows join an order only behind its summary row: two single-item rows with
+            // one key are the same order twice, which the duplicate check handles.
             let joins = has_items
-                && self.group.as_ref().is_some_and(|g| g.key == key)
-                && self.is_item_row(abs, row);
+                && self.is_item_row(abs, row)
+                && self
+                    .group
+                    .as_ref()
+                    .is_some_and(|g| g.key == key && !self.is_item_row(g.rows[0].0, g.rows[0].1));
             if joins {
                 self.group.as_mut().expect("checked").rows.push((abs, row));
             } else {

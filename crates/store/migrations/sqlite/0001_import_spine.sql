@@ -1,5 +1,7 @@
 -- The import spine: accounts, jobs, rejects, orders and order items (SQLite).
 -- Money is stored as exact decimal text ('12.34'), dates as ISO text, booleans as 0/1.
+-- Data tables are rowid tables with a unique natural key: wide rows are appended in order and
+-- only the narrow key index takes random inserts.
 
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY NOT NULL,
@@ -121,8 +123,8 @@ CREATE TABLE orders (
     row_hash INTEGER NOT NULL,
     job_id TEXT NOT NULL,
     source_line INTEGER NOT NULL,
-    PRIMARY KEY (account_id, order_key)
-) WITHOUT ROWID;
+    UNIQUE (account_id, order_key)
+);
 
 CREATE TABLE order_items (
     account_id TEXT NOT NULL REFERENCES accounts(id),
@@ -155,6 +157,6 @@ CREATE TABLE order_items (
     row_hash INTEGER NOT NULL,
     job_id TEXT NOT NULL,
     source_line INTEGER NOT NULL,
-    PRIMARY KEY (account_id, item_key)
-) WITHOUT ROWID;
+    UNIQUE (account_id, item_key)
+);
 CREATE INDEX order_items_order ON order_items (account_id, order_key);

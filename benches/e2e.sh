@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of the release CLI on a generated eBay US Orders report (82 columns):
+# `ebay-import --dry-run` and a SQLite import into a fresh database, against a Polars peer that
+# reads the same file and runs the equivalent checks (benches/polars-peer). Prints a markdown
+# table (medians of E2E_RUNS runs) ready to paste into the README.
+#
+# Usage: bash benches/e2e.sh
+#
+# Environment:
+#   E2E_ROWS=1000000        rows of the main report
+#   E2E_10M=1               also run a 10,000,000-row report (~6 GB on disk, ~10 GB RAM for Polars)
+#   E2E_RUNS=3              runs per measurement (the median is printed)
+#   E2E_FAULTS_EVERY=1000   one injected fault every N records (0: a clean file)
+#   E2E_SKIP_POLARS=1       skip the Polars peer (its clean release build takes ~11+ minutes)
+#   E2E_POLARS_TARGET_DIR   target dir of the peer build (default target/polars-peer: a separate
+#                           dir, so the long Polars build never holds the workspace's build lock)
+#   E2E_OUT=bench-out       where reports, databases and logs go (git-ignored)
+#   E2E_REGEN=1             regenerate reports that already exist
+#
+# Peak RSS comes from `/usr/bin/time -f %M` when present, else from python3's
+# resource.getrusage(RUSAGE_CHILDREN).ru_maxrss around the process. Both are in KiB.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+ROWS="${E2E_ROWS:-1000000}"
+RUNS="${E2E_RUNS:-3}"
+FAULTS_EVERY="${E2E_FAULTS_EVERY:-1000}"
+OUT="${E2E_OUT:-bench-out}"
+TARGET="${CARGO_TARGET_DIR:-target}"
+POLARS_TARGET="${E2E_POLARS_TARGET_DIR:-target/polars-peer}"
+BIN="$TARGET/release/ebay-import"
+GEN="$TARGET/release/gen-orders"
+PEER="$POLARS_TARGET/release/polars-peer"
+
+mkdir -p "$OUT"
+log() { printf '%s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+now() {
+  if [[ -n "${EPOCHREALTIME:-}" ]]; then printf '%s\n' "${EPOCHREALTIME/,/.}"; else date +%s.%N; fi
+}
+
+# json_field NAME FILE: a top-level number or string of a one-line JSON object.
+json_field() {
+  sed -n "s/.*\"$1\":[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" "$2" | head -n 1
+}
+
+# median: of the numbers on stdin.
+median() {
+  sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "nan"; exit }
+    if (NR % 2) printf "%.6f\n", v[(NR + 1) / 2]
+    else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# group: 1234567.8 -> 1,234,568
+group() {
+  awk -v n="$1" 'BEGIN {
+    s = sprintf("%.0f", n); neg = (substr(s, 1, 1) == "-"); if (neg) s = substr(s, 2)
+    out = ""; while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
+    printf "%s%s%s\n", (neg ? "-" : ""), s, out }'
+}
+
+calc() { awk "BEGIN { printf \"%.6f\n\", $1 }"; }
+
+HAVE_TIME=0
+if command -v /usr/bin/time >/dev/null 2>&1 && /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
+  HAVE_TIME=1
+fi
+PY_RSS='
+import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(rc)
+'
+
+# with_rss RSS_FILE CMD...: runs CMD, writes its peak RSS (KiB) to RSS_FILE, keeps its exit code.
+with_rss() {
+  local rss_file="$1"
+  shift
+  if ((HAVE_TIME)); then
+    /usr/bin/time -f %M -o "$rss_file" -- "$@"
+  else
+    python3 -c "$PY_RSS" "$rss_file" "$@"
+  fi
+}
+
+# measure KIND LABEL ROWS_KEY CMD...: runs CMD $RUNS times (stdout: one JSON line) and appends
+# one table row to $TABLE. KIND is used for the setup before each run (sqlite: fresh database).
+# Sets MED_WALL_RPS and MED_RSS_KB for the ratio line.
+measure() {
+  local kind="$1" label="$2" rows_key="$3"
+  shift 3
+  local walls=() rss=() inner_s=() inner_rps=() rows="" status="" i rc
+  for ((i = 1; i <= RUNS; i++)); do
+    if [[ "$kind" == sqlite ]]; then rm -f "$DB" "$DB-wal" "$DB-shm"; fi
+    local json="$OUT/run.json" rss_file="$OUT/run.rss" t0 t1
+    t0="$(now)"
+    rc=0
+    with_rss "$rss_file" "$@" >"$json" 2>"$OUT/run.stderr" || rc=$?
+    t1="$(now)"
+    if ((rc != 0)) || [[ ! -s "$json" ]]; then
+      log "error: $label (run $i) exited with $rc"
+      cat "$OUT/run.stderr" >&2
+      exit 1
+    fi
+    rows="$(json_field "$rows_key" "$json")"
+    status="$(json_field status "$json")"
+    if [[ -n "$status" && "$status" == failed ]]; then
+      log "error: $label (run $i): job failed: $(json_field error "$json")"
+      exit 1
+    fi
+    walls+=("$(calc "$t1 - $t0")")
+    rss+=("$(tail -n 1 "$rss_file")")
+    inner_s+=("$(json_field seconds "$json")")
+    inner_rps+=("$(json_field rows_per_second "$json")")
+    log "  $label run $i: wall $(printf '%.3f' "${walls[-1]}") s, engine $(json_field seconds "$json") s, \
+$(group "${inner_rps[-1]}") rows/s (engine), peak RSS $(group "$(calc "${rss[-1]} / 1024")") MiB${status:+, status $status}"
+    cp "$json" "$OUT/last-$kind.json"
+  done
+  local med_wall med_rss med_s med_rps wall_rps
+  med_wall="$(printf '%s\n' "${walls[@]}" | median)"
+  med_rss="$(printf '%s\n' "${rss[@]}" | median)"
+  med_s="$(printf '%s\n' "${inner_s[@]}" | median)"
+  med_rps="$(printf '%s\n' "${inner_rps[@]}" | median)"
+  wall_rps="$(calc "$rows / $med_wall")"
+  printf '| %s | %s | %.2f | %s | %.2f | %s | %s |\n' "$label" "$(group "$rows")" "$med_s" \
+    "$(group "$med_rps")" "$med_wall" "$(group "$wall_rps")" "$(group "$(calc "$med_rss / 1024")")" >>"$TABLE"
+  MED_WALL_RPS="$wall_rps"
+  MED_RPS="$med_rps"
+  MED_RSS_KB="$med_rss"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Build
+
+log "building the release CLI and the generator"
+cargo build --release -p ebay-import -p ebay-import-generate
+
+POLARS=1
+POLARS_NOTE=""
+if [[ "${E2E_SKIP_POLARS:-0}" == 1 ]]; then
+  POLARS=0
+  POLARS_NOTE="Polars peer skipped (E2E_SKIP_POLARS=1)."
+else
+  log "building the Polars peer (release, target dir $POLARS_TARGET; a clean build takes ~11+ minutes)"
+  if CARGO_TARGET_DIR="$POLARS_TARGET" cargo build --release -p polars-peer 2>"$OUT/polars-build.log"; then
+    :
+  else
+    POLARS=0
+    POLARS_NOTE="Polars peer skipped: \`cargo build --release -p polars-peer\` failed (see $OUT/polars-build.log)."
+    log "$POLARS_NOTE"
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Reports
+
+SIZES=("$ROWS")
+if [[ "${E2E_10M:-0}" == 1 ]]; then SIZES+=(10000000); fi
+
+report_path() { printf '%s/orders-%s-f%s.csv\n' "$OUT" "$1" "$FAULTS_EVERY"; }
+
+for rows in "${SIZES[@]}"; do
+  file="$(report_path "$rows")"
+  if [[ ! -s "$file" || "${E2E_REGEN:-0}" == 1 ]]; then
+    log "generating $file ($rows rows, a fault every $FAULTS_EVERY records)"
+    "$GEN" --rows "$rows" --faults-every "$FAULTS_EVERY" --out "$file.tmp"
+    mv "$file.tmp" "$file"
+  fi
+done
+
+# ---------------------------------------------------------------------------------------------
+# Measure
+
+DB="$OUT/e2e.db"
+cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
+rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+if ! git diff --quiet HEAD 2>/dev/null; then rev="$rev+dirty"; fi
+
+RESULT="$OUT/e2e-$(date +%Y%m%d-%H%M%S).md"
+for rows in "${SIZES[@]}"; do
+  file="$(report_path "$rows")"
+  bytes="$(stat -c %s "$file")"
+  cat "$file" >/dev/null # warm the page cache: every run reads from memory
+  TABLE="$OUT/table.md"
+  : >"$TABLE"
+  log "measuring on $file ($RUNS runs each)"
+  measure dry "\`ebay-import --dry-run\`" rows_read \
+    "$BIN" import --account bench --json --dry-run --max-file-size 1000GB "$file"
+  OURS_RPS="$MED_WALL_RPS" OURS_ENGINE_RPS="$MED_RPS" OURS_RSS="$MED_RSS_KB"
+  measure sqlite "\`ebay-import\` → SQLite (fresh DB)" rows_read \
+    "$BIN" --database "sqlite://$DB" import --account bench --json --max-file-size 1000GB "$file"
+  rm -f "$DB" "$DB-wal" "$DB-shm"
+  if ((POLARS)); then
+    measure polars "Polars 0.55.2 peer (read + checks)" rows "$PEER" "$file"
+    PEER_RPS="$MED_WALL_RPS" PEER_ENGINE_RPS="$MED_RPS" PEER_RSS="$MED_RSS_KB"
+  fi
+
+  {
+    printf '\n### End to end: %s-row US Orders report (82 columns, %s MB, a fault every %s records)\n\n' \
+      "$(group "$rows")" "$(group "$(calc "$bytes / 1000000")")" "$FAULTS_EVERY"
+    printf 'Median of %s runs; %s CPU(s) (%s); release build, commit %s; file in the page cache.\n' \
+      "$RUNS" "$(nproc)" "${cpu:-unknown CPU}" "$rev"
+    printf '"engine" = the time the program reports itself (from opening the input to the summary);\n'
+    printf '"wall" = the whole process (start-up, database open/migrations, exit).\n\n'
+    printf '| run | rows | engine s | engine rows/s | wall s | wall rows/s | peak RSS MiB |\n'
+    printf '|---|---:|---:|---:|---:|---:|---:|\n'
+    cat "$TABLE"
+    printf '\n'
+    if ((POLARS)); then
+      printf '**Dry run vs Polars**: %.2f× the rows/s by wall time (%.2f× by engine-reported time); ' \
+        "$(calc "$OURS_RPS / $PEER_RPS")" "$(calc "$OURS_ENGINE_RPS / $PEER_ENGINE_RPS")"
+      printf 'peak RSS %s MiB vs %s MiB (%.2f×).\n' "$(group "$(calc "$OURS_RSS / 1024")")" \
+        "$(group "$(calc "$PEER_RSS / 1024")")" "$(calc "$OURS_RSS / $PEER_RSS")"
+      printf '(Ratio > 1: ebay-import is faster. The peer parses the 15 money and 6 date columns and flags\n'
+      printf 'scientific-notation item numbers; the dry run validates all 82 columns, groups orders, keys and\n'
+      printf 'hashes rows, so the comparison favours Polars.)\n'
+    else
+      printf '%s\n' "$POLARS_NOTE"
+    fi
+  } | tee -a "$RESULT"
+done
+rm -f "$OUT/table.md" "$OUT/run.json" "$OUT/run.rss" "$OUT/run.stderr"
+log ""
+log "saved to $RESULT"
