@@ -15,6 +15,10 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("EBAY_IMPORT_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    // Named workers make profiles and thread dumps readable.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("ebay-import-worker-{i}"))
+        .build_global();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

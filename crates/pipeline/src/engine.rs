@@ -85,6 +85,7 @@ fn split_loop(
     tx: tokio::sync::mpsc::Sender<(u64, io::Result<Work>)>,
     tokens: Receiver<()>,
 ) {
+    let recycle = splitter.recycler(8);
     let mut seq = 0;
     loop {
         if tokens.recv().is_err() {
@@ -94,8 +95,10 @@ fn split_loop(
             Ok(Some(chunk)) => {
                 seq = chunk.seq + 1;
                 let (tx, spec, validation) = (tx.clone(), spec.clone(), validation.clone());
+                let recycle = recycle.clone();
                 rayon::spawn(move || {
                     let work = work(&chunk, &spec, validation.as_ref());
+                    let _ = recycle.try_send(chunk.bytes);
                     let _ = tx.blocking_send((chunk.seq, Ok(work)));
                 });
             }

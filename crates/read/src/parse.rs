@@ -143,6 +143,27 @@ struct TokRecord {
     blank_lines: Vec<u64>,
 }
 
+thread_local! {
+    /// The tokenizer's output buffer, kept per worker thread: a fresh megabyte per chunk costs
+    /// page faults and zeroing.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn scratch(len: usize) -> Vec<u8> {
+    let mut buf = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    buf
+}
+
+impl Drop for Tokenizer<'_> {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.output);
+        SCRATCH.with(|s| *s.borrow_mut() = buf);
+    }
+}
+
 /// csv-core over one in-memory chunk, tracking physical lines exactly.
 struct Tokenizer<'a> {
     input: &'a [u8],
@@ -168,7 +189,7 @@ impl<'a> Tokenizer<'a> {
             line_at: 0,
             record: start.record,
             base: start,
-            output: vec![0; input.len() + 1],
+            output: scratch(input.len() + 1),
             ends: vec![0; 128],
             prev_last_line: if start.line > 1 {
                 Some(start.line - 1)

@@ -6,6 +6,7 @@
 use crate::lines::count_breaks;
 use ebay_import_model::Position;
 use std::io::{self, Read};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 const READ_BLOCK: usize = 1 << 20;
 
@@ -141,6 +142,8 @@ pub struct Splitter {
     seq: u64,
     /// Records the scanner has passed since the last cut.
     records: u64,
+    /// Chunk buffers handed back by their consumers, reused instead of fresh allocations.
+    recycled: Option<Receiver<Vec<u8>>>,
 }
 
 impl Splitter {
@@ -161,6 +164,25 @@ impl Splitter {
             max_record_bytes,
             seq: 0,
             records: 0,
+            recycled: None,
+        }
+    }
+
+    /// A sender through which consumers hand chunk buffers back for reuse.
+    pub fn recycler(&mut self, capacity: usize) -> SyncSender<Vec<u8>> {
+        let (tx, rx) = sync_channel(capacity);
+        self.recycled = Some(rx);
+        tx
+    }
+
+    fn fresh_buffer(&mut self) -> Vec<u8> {
+        let want = self.chunk_bytes + 2 * READ_BLOCK;
+        match self.recycled.as_ref().and_then(|r| r.try_recv().ok()) {
+            Some(mut buf) if buf.capacity() >= want => {
+                buf.clear();
+                buf
+            }
+            _ => Vec::with_capacity(want),
         }
     }
 
@@ -281,7 +303,7 @@ impl Splitter {
     fn cut(&mut self, len: usize, records: u64, ends_in_quote: bool) -> Chunk {
         // The chunk keeps the big buffer; the few bytes after the cut move to a fresh one that
         // is large enough not to grow while the next chunk is read into it.
-        let mut rest = Vec::with_capacity(self.chunk_bytes + 2 * READ_BLOCK);
+        let mut rest = self.fresh_buffer();
         rest.extend_from_slice(&self.buf[len..]);
         self.buf.truncate(len);
         let bytes = std::mem::replace(&mut self.buf, rest);
