@@ -1,7 +1,9 @@
 -- The import spine: accounts, jobs, rejects, orders and order items (SQLite).
 -- Money is stored as exact decimal text ('12.34'), dates as ISO text, booleans as 0/1.
 -- Data tables are rowid tables with a unique natural key: wide rows are appended in order and
--- only the narrow key index takes random inserts.
+-- only the narrow key index takes random inserts. The key comes first in that index: every
+-- row of an import shares the account id, so leading with it would only lengthen each compare.
+-- Item keys start with their order key, so an order's items are a prefix range of that index.
 
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY NOT NULL,
@@ -123,7 +125,7 @@ CREATE TABLE orders (
     row_hash INTEGER NOT NULL,
     job_id TEXT NOT NULL,
     source_line INTEGER NOT NULL,
-    UNIQUE (account_id, order_key)
+    UNIQUE (order_key, account_id)
 );
 
 CREATE TABLE order_items (
@@ -157,6 +159,5 @@ CREATE TABLE order_items (
     row_hash INTEGER NOT NULL,
     job_id TEXT NOT NULL,
     source_line INTEGER NOT NULL,
-    UNIQUE (account_id, item_key)
+    UNIQUE (item_key, account_id)
 );
-CREATE INDEX order_items_order ON order_items (account_id, order_key);
