@@ -31,13 +31,12 @@ pub enum ErrorCode {
     InvalidEnum,
     TooLong,
     ControlCharacters,
-    CurrencyMismatch,
     OrderIncomplete,
     DuplicateKey,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::MissingColumns,
         ErrorCode::TooManyColumns,
         ErrorCode::UnterminatedQuote,
@@ -55,7 +54,6 @@ impl ErrorCode {
         ErrorCode::InvalidEnum,
         ErrorCode::TooLong,
         ErrorCode::ControlCharacters,
-        ErrorCode::CurrencyMismatch,
         ErrorCode::OrderIncomplete,
         ErrorCode::DuplicateKey,
     ];
@@ -79,7 +77,6 @@ impl ErrorCode {
             ErrorCode::InvalidEnum => "invalid_enum",
             ErrorCode::TooLong => "too_long",
             ErrorCode::ControlCharacters => "control_characters",
-            ErrorCode::CurrencyMismatch => "currency_mismatch",
             ErrorCode::OrderIncomplete => "order_incomplete",
             ErrorCode::DuplicateKey => "duplicate_key",
         }
