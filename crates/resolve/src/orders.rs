@@ -617,3 +617,178 @@ impl ValidMask for ArrayRef {
         (0..n).map(|r| self.is_valid(r)).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{RecordFate, Resolver, RowModel};
+    use arrow_array::{RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use ebay_import_map::ORDERS;
+    use ebay_import_model::{Position, SiteProfile};
+    use ebay_import_transform::validate_batch;
+
+    const COLUMNS: [&str; 7] = [
+        "sales_record_number",
+        "order_number",
+        "buyer_name",
+        "item_number",
+        "sold_for",
+        "total_price",
+        "sale_date",
+    ];
+
+    /// Rows as in an Orders report; `first_line` is the line of the first row.
+    fn batch(seq: u64, first_line: u64, rows: &[[&str; 7]]) -> PositionedBatch {
+        let fields: Vec<usize> = COLUMNS.iter().map(|c| ORDERS.field(c).unwrap()).collect();
+        let schema = Schema::new(
+            COLUMNS
+                .iter()
+                .map(|c| Field::new(*c, DataType::Utf8, true))
+                .collect::<Vec<_>>(),
+        );
+        let columns = (0..COLUMNS.len())
+            .map(|c| {
+                Arc::new(StringArray::from(
+                    rows.iter().map(|r| r[c]).collect::<Vec<_>>(),
+                )) as ArrayRef
+            })
+            .collect();
+        let raw = RecordBatch::try_new(Arc::new(schema), columns).unwrap();
+        let typed = validate_batch(&ORDERS, &fields, &raw, SiteProfile::us());
+        let positions = (0..rows.len() as u64)
+            .map(|i| Position {
+                line: first_line + i,
+                byte: 0,
+                record: first_line + i,
+            })
+            .collect();
+        PositionedBatch {
+            seq,
+            typed: Arc::new(typed),
+            positions: Arc::new(positions),
+            raw,
+        }
+    }
+
+    fn run(batches: Vec<PositionedBatch>, on_duplicate: OnDuplicate) -> Vec<ResolvedBatch> {
+        let model = OrdersModel::new(&ORDERS);
+        let mut resolver = model.resolver(on_duplicate);
+        let mut out = Vec::new();
+        for b in batches {
+            out.extend(resolver.push(model.prepare(b)));
+        }
+        out.extend(resolver.finish());
+        out
+    }
+
+    fn keys(out: &[ResolvedBatch], table: usize) -> Vec<String> {
+        out.iter()
+            .flat_map(|b| b.tables[table].rows.iter().map(|r| r.key.clone()))
+            .collect()
+    }
+
+    const SUMMARY: [&str; 7] = [
+        "7",
+        "11-11111-11111",
+        "Ann",
+        "",
+        "$28.00",
+        "$34.00",
+        "Mar-15-24",
+    ];
+    const ITEM_A: [&str; 7] = [
+        "7",
+        "11-11111-11111",
+        "",
+        "223456789012",
+        "$13.00",
+        "",
+        "Mar-15-24",
+    ];
+    const ITEM_B: [&str; 7] = [
+        "7",
+        "11-11111-11111",
+        "",
+        "323456789012",
+        "$15.00",
+        "",
+        "Mar-15-24",
+    ];
+    const SINGLE: [&str; 7] = [
+        "8",
+        "22-22222-22222",
+        "Bob",
+        "423456789012",
+        "$5.00",
+        "$5.00",
+        "Mar-16-24",
+    ];
+
+    #[test]
+    fn an_order_spanning_two_batches_is_one_order() {
+        let out = run(
+            vec![
+                batch(0, 4, &[SINGLE, SUMMARY, ITEM_A]),
+                batch(1, 7, &[ITEM_B]),
+            ],
+            OnDuplicate::Reject,
+        );
+        assert_eq!(keys(&out, 0), vec!["22-22222-22222", "11-11111-11111"]);
+        assert_eq!(
+            keys(&out, 1),
+            vec![
+                "22-22222-22222/423456789012",
+                "11-11111-11111/223456789012",
+                "11-11111-11111/323456789012"
+            ]
+        );
+        assert!(out
+            .iter()
+            .all(|b| b.fates.iter().all(|f| *f == RecordFate::Write)));
+    }
+
+    #[test]
+    fn a_bad_item_rejects_its_whole_order_across_batches() {
+        let mut bad = ITEM_B;
+        bad[4] = "$1.2.3";
+        let out = run(
+            vec![batch(0, 4, &[SUMMARY, ITEM_A]), batch(1, 6, &[bad, SINGLE])],
+            OnDuplicate::Reject,
+        );
+        assert_eq!(keys(&out, 0), vec!["22-22222-22222"]);
+        let rejects: Vec<(u64, ErrorCode)> = out
+            .iter()
+            .flat_map(|b| b.rejects.iter().map(|r| (r.line, r.code)))
+            .collect();
+        assert_eq!(
+            rejects,
+            vec![
+                (4, ErrorCode::OrderIncomplete),
+                (5, ErrorCode::OrderIncomplete),
+                (6, ErrorCode::InvalidMoney)
+            ]
+        );
+        assert!(out[0].rejects[0].message.contains("line 6"));
+    }
+
+    #[test]
+    fn a_repeated_order_is_a_duplicate_unless_identical_or_last_wins() {
+        let mut changed = SINGLE;
+        changed[5] = "$6.00";
+        let out = run(
+            vec![batch(0, 4, &[SINGLE, SUMMARY, ITEM_A, changed])],
+            OnDuplicate::Reject,
+        );
+        let dup = &out[0].rejects[0];
+        assert_eq!((dup.line, dup.code), (7, ErrorCode::DuplicateKey));
+        assert!(dup.message.contains("line 4"));
+
+        let out = run(vec![batch(0, 4, &[SINGLE, SINGLE])], OnDuplicate::Reject);
+        assert_eq!(out[0].fates, vec![RecordFate::Write, RecordFate::Repeated]);
+
+        let out = run(vec![batch(0, 4, &[SINGLE, changed])], OnDuplicate::LastWins);
+        assert_eq!(keys(&out, 0).len(), 2);
+        assert!(out[0].rejects.is_empty());
+    }
+}
