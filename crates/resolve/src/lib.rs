@@ -3,10 +3,11 @@
 //! rows by their natural key, hashes their content, and resolves repeated keys within a file.
 //!
 //! This stage runs sequentially, in file order, after the parallel validation; it holds at most
-//! the batches an open order spans, plus 24 bytes per distinct order key for duplicate checks.
+//! the batches an open order spans, plus 16 bytes per distinct order key for duplicate checks.
 
 mod orders;
 mod rowhash;
+mod seen;
 
 pub use orders::{OrdersModel, OrdersResolver};
 pub use rowhash::{hash_rows, value_text};

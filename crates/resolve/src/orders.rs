@@ -5,6 +5,7 @@
 //! order has no Order Number and is keyed by its Sales Record Number. A file without an Item
 //! Number column (the seed's canonical CSV) has one order per row and no items.
 
+use crate::seen::{Seen, SeenKeys};
 use crate::{
     hash_rows, OnDuplicate, PositionedBatch, PreparedBatch, RecordFate, ResolvedBatch, Resolver,
     RowModel, RowWrite, TableRows,
@@ -13,7 +14,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, StringArray};
 use ebay_import_map::{ImportSchema, Target};
 use ebay_import_model::{truncate_chars, ErrorCode, Reject, MAX_VALUE_CHARS};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -54,7 +55,7 @@ pub struct OrdersResolver {
     first: usize,
     group: Option<Group>,
     /// Hash of a written order key -> (line of its first row, content hash).
-    seen: HashMap<u64, (u64, u64)>,
+    seen: SeenKeys,
     groups: u64,
 }
 
@@ -268,7 +269,7 @@ impl OrdersResolver {
             queue: VecDeque::new(),
             first: 0,
             group: None,
-            seen: HashMap::new(),
+            seen: SeenKeys::new(),
             groups: 0,
         }
     }
@@ -508,17 +509,15 @@ impl OrdersResolver {
             .fold(0u64, |acc, (_, _, w)| acc.rotate_left(5) ^ w.hash);
         let key_hash = xxh3_64(group.key.as_bytes());
         let first_line = self.pending(oabs).batch.positions[orow as usize].line;
-        match self.seen.get(&key_hash).copied() {
-            None => {
-                self.seen.insert(key_hash, (first_line, content));
-            }
-            Some((_, seen)) if seen == content => {
+        match self.seen.get(key_hash) {
+            None => self.seen.insert(key_hash, first_line, content),
+            Some(seen) if seen.same_content(content) => {
                 for &(abs, row) in &group.rows {
                     self.pending(abs).fates[row as usize] = RecordFate::Repeated;
                 }
                 return;
             }
-            Some((line, _)) if self.on_duplicate == OnDuplicate::Reject => {
+            Some(Seen { line, .. }) if self.on_duplicate == OnDuplicate::Reject => {
                 for &(abs, row) in &group.rows {
                     let p = self.pending(abs);
                     let pos = p.batch.positions[row as usize];
@@ -538,8 +537,8 @@ impl OrdersResolver {
                 }
                 return;
             }
-            Some((line, _)) => {
-                self.seen.insert(key_hash, (line, content));
+            Some(Seen { line, .. }) => {
+                self.seen.insert(key_hash, line, content);
             }
         }
         for ((abs, _), table, write) in writes {
