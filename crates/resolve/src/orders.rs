@@ -620,7 +620,7 @@ impl ValidMask for ArrayRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{RecordFate, Resolver, RowModel};
+    use crate::{RecordFate, RowModel};
     use arrow_array::{RecordBatch, StringArray};
     use arrow_schema::{DataType, Field, Schema};
     use ebay_import_map::ORDERS;
