@@ -113,8 +113,11 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
         let cols: Vec<_> = (0..n)
             .map(|c| raw.batch.column(c).as_string::<i32>().clone())
             .collect();
+        // With a row limit, what is listed stops where the last shown record starts.
+        let mut until = u64::MAX;
         for row in 0..raw.batch.num_rows() {
             if report.records.len() >= limit {
+                until = raw.position(row).line;
                 break;
             }
             let values = cols
@@ -132,19 +135,25 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
                 values,
             });
         }
-        report
-            .skipped
-            .extend(raw.skipped.iter().map(|s| InspectSkip {
-                line: s.line,
-                reason: s.reason.as_str(),
-            }));
-        report
-            .errors
-            .extend(raw.rejects.iter().map(|r| InspectError {
-                line: r.line,
-                code: r.code.as_str(),
-                message: r.message.clone(),
-            }));
+        report.skipped.extend(
+            raw.skipped
+                .iter()
+                .filter(|s| s.line < until)
+                .map(|s| InspectSkip {
+                    line: s.line,
+                    reason: s.reason.as_str(),
+                }),
+        );
+        report.errors.extend(
+            raw.rejects
+                .iter()
+                .filter(|r| r.line < until)
+                .map(|r| InspectError {
+                    line: r.line,
+                    code: r.code.as_str(),
+                    message: r.message.clone(),
+                }),
+        );
     }
     Ok(report)
 }
