@@ -463,14 +463,18 @@ fn framing(text: &str, ends: &[usize], ebay: bool, footer: &mut Footer) -> Optio
     if !ebay {
         return None;
     }
-    let first3: Vec<&str> = field_slices(bytes, ends)
-        .take(3)
-        .map(|f| std::str::from_utf8(f).unwrap_or_default().trim())
-        .collect();
-    if let Some(i) = first3
-        .iter()
-        .position(|f| f.contains("record(s) downloaded"))
-    {
+    // The footer count is in one of the first three cells; look for it in their text first,
+    // so ordinary rows cost one substring search.
+    let head = &bytes[..ends[ends.len().min(3) - 1]];
+    if memchr::memmem::find(head, b"record(s) downloaded").is_some() {
+        let first3: Vec<&str> = field_slices(bytes, ends)
+            .take(3)
+            .map(|f| std::str::from_utf8(f).unwrap_or_default().trim())
+            .collect();
+        let i = first3
+            .iter()
+            .position(|f| f.contains("record(s) downloaded"))
+            .unwrap_or(0);
         let count_text = if first3[i].starts_with("record(s)") && i > 0 {
             first3[i - 1]
         } else {
@@ -482,7 +486,7 @@ fn framing(text: &str, ends: &[usize], ebay: bool, footer: &mut Footer) -> Optio
             .and_then(|s| s.parse().ok());
         return Some(SkipReason::FooterCount);
     }
-    let first = first3.first().copied().unwrap_or_default();
+    let first = text[..ends[0]].trim();
     if first.len() >= 9 && first[..9].eq_ignore_ascii_case("seller id") {
         let rest = first[9..].trim_start();
         if let Some(name) = rest.strip_prefix(':') {

@@ -10,11 +10,13 @@ use crate::{
     hash_rows, OnDuplicate, PositionedBatch, PreparedBatch, RecordFate, ResolvedBatch, Resolver,
     RowModel, RowWrite, TableRows,
 };
+use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, StringArray};
 use ebay_import_map::{ImportSchema, Target};
 use ebay_import_model::{truncate_chars, ErrorCode, Reject, MAX_VALUE_CHARS};
 use std::collections::VecDeque;
+use std::fmt::Write;
 use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -84,33 +86,41 @@ impl OrdersModel {
     }
 
     fn prepare_batch(&self, batch: PositionedBatch) -> PreparedBatch {
+        fn value(c: Option<&StringArray>, r: usize) -> Option<&str> {
+            c.filter(|c| c.is_valid(r)).map(|c| c.value(r))
+        }
         let n = batch.typed.num_rows;
         let order_number = Self::text_col(&batch, self.f_order_number);
         let record = Self::text_col(&batch, self.f_sales_record);
-        let keys: StringArray = (0..n)
-            .map(|r| {
-                let on = order_number.filter(|c| c.is_valid(r)).map(|c| c.value(r));
-                let srn = record.filter(|c| c.is_valid(r)).map(|c| c.value(r));
-                match (on, srn) {
-                    (Some(on), _) => Some(on.to_string()),
-                    (None, Some(srn)) => Some(format!("SRN-{srn}")),
-                    (None, None) => None,
+        let mut keys = StringBuilder::with_capacity(n, n * 16);
+        for r in 0..n {
+            match (value(order_number, r), value(record, r)) {
+                (Some(on), _) => keys.append_value(on),
+                (None, Some(srn)) => {
+                    let _ = write!(keys, "SRN-{srn}");
+                    keys.append_value("");
                 }
-            })
-            .collect();
+                (None, None) => keys.append_null(),
+            }
+        }
+        let keys = keys.finish();
         let item = Self::text_col(&batch, self.f_item_number);
         let txn = Self::text_col(&batch, self.f_transaction_id);
         // An item is keyed within its order: `order key/item number[-transaction id]`.
-        let item_keys: StringArray = (0..n)
-            .map(|r| {
-                let item = item.filter(|c| c.is_valid(r)).map(|c| c.value(r))?;
-                let order = keys.is_valid(r).then(|| keys.value(r))?;
-                Some(match txn.filter(|c| c.is_valid(r)) {
-                    Some(t) => format!("{order}/{item}-{}", t.value(r)),
-                    None => format!("{order}/{item}"),
-                })
-            })
-            .collect();
+        let mut item_keys = StringBuilder::with_capacity(n, n * 32);
+        for r in 0..n {
+            match (value(item, r), keys.is_valid(r).then(|| keys.value(r))) {
+                (Some(item), Some(order)) => {
+                    let _ = match value(txn, r) {
+                        Some(t) => write!(item_keys, "{order}/{item}-{t}"),
+                        None => write!(item_keys, "{order}/{item}"),
+                    };
+                    item_keys.append_value("");
+                }
+                _ => item_keys.append_null(),
+            }
+        }
+        let item_keys = item_keys.finish();
         let keys = Arc::new(keys);
         let item_keys = Arc::new(item_keys);
         let tables = self.table_columns(&batch, &keys, &item_keys);
@@ -183,70 +193,53 @@ impl OrdersModel {
             self.schema
                 .field(name)
                 .and_then(|f| Self::text_col(batch, f))
-                .cloned()
         };
-        let present = |name: &str| {
-            self.schema
-                .field(name)
-                .and_then(|f| typed.column_of(f))
-                .map(|c| c.is_valid_mask(n))
-        };
-        let paid = present("paid_on_date");
-        let shipped = present("shipped_on_date");
-        let pick = |col: &Option<StringArray>, r: usize| {
-            col.as_ref()
-                .filter(|c| c.is_valid(r))
+        let column = |name: &str| self.schema.field(name).and_then(|f| typed.column_of(f));
+        let (paid, shipped) = (column("paid_on_date"), column("shipped_on_date"));
+        let pick = |col: Option<&'_ StringArray>, r: usize| -> Option<String> {
+            col.filter(|c| c.is_valid(r))
                 .map(|c| c.value(r).to_string())
         };
-        let payment_given = given("payment_status");
-        let shipping_given = given("shipping_status");
-        let order_given = given("order_status");
-        let mut payment = Vec::with_capacity(n);
-        let mut shipping = Vec::with_capacity(n);
-        let mut order = Vec::with_capacity(n);
+        let (payment_given, shipping_given, order_given) = (
+            given("payment_status"),
+            given("shipping_status"),
+            given("order_status"),
+        );
+        let mut payment = StringBuilder::with_capacity(n, n * 8);
+        let mut shipping = StringBuilder::with_capacity(n, n * 8);
+        let mut order = StringBuilder::with_capacity(n, n * 8);
         for r in 0..n {
-            let p = pick(&payment_given, r).unwrap_or_else(|| {
-                if paid.as_ref().is_some_and(|m| m[r]) {
+            let p = pick(payment_given, r);
+            let p = p
+                .as_deref()
+                .unwrap_or(if paid.is_some_and(|c| c.is_valid(r)) {
                     "PAID"
                 } else {
                     "PENDING"
-                }
-                .to_string()
-            });
-            let s = pick(&shipping_given, r).unwrap_or_else(|| {
-                if shipped.as_ref().is_some_and(|m| m[r]) {
+                });
+            let sh = pick(shipping_given, r);
+            let sh = sh
+                .as_deref()
+                .unwrap_or(if shipped.is_some_and(|c| c.is_valid(r)) {
                     "SHIPPED"
                 } else {
                     "NOT_SHIPPED"
-                }
-                .to_string()
+                });
+            let o = pick(order_given, r);
+            let o = o.as_deref().unwrap_or(match (p, sh) {
+                (_, "SHIPPED") => "SHIPPED",
+                (_, "DELIVERED") => "DELIVERED",
+                ("PAID", _) => "PROCESSING",
+                _ => "PENDING",
             });
-            let o = pick(&order_given, r).unwrap_or_else(|| {
-                match (p.as_str(), s.as_str()) {
-                    (_, "SHIPPED") => "SHIPPED",
-                    (_, "DELIVERED") => "DELIVERED",
-                    ("PAID", _) => "PROCESSING",
-                    _ => "PENDING",
-                }
-                .to_string()
-            });
-            payment.push(p);
-            shipping.push(s);
-            order.push(o);
+            payment.append_value(p);
+            shipping.append_value(sh);
+            order.append_value(o);
         }
         vec![
-            (
-                "order_status",
-                Arc::new(StringArray::from(order)) as ArrayRef,
-            ),
-            (
-                "payment_status",
-                Arc::new(StringArray::from(payment)) as ArrayRef,
-            ),
-            (
-                "shipping_status",
-                Arc::new(StringArray::from(shipping)) as ArrayRef,
-            ),
+            ("order_status", Arc::new(order.finish()) as ArrayRef),
+            ("payment_status", Arc::new(payment.finish()) as ArrayRef),
+            ("shipping_status", Arc::new(shipping.finish()) as ArrayRef),
         ]
     }
 }
@@ -605,16 +598,6 @@ impl Resolver for OrdersResolver {
 
 fn is_status(name: &str) -> bool {
     matches!(name, "order_status" | "payment_status" | "shipping_status")
-}
-
-trait ValidMask {
-    fn is_valid_mask(&self, n: usize) -> Vec<bool>;
-}
-
-impl ValidMask for ArrayRef {
-    fn is_valid_mask(&self, n: usize) -> Vec<bool> {
-        (0..n).map(|r| self.is_valid(r)).collect()
-    }
 }
 
 #[cfg(test)]
