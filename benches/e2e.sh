@@ -9,7 +9,8 @@
 # Environment:
 #   E2E_ROWS=1000000        rows of the main report
 #   E2E_10M=1               also run a 10,000,000-row report (~6 GB on disk, ~10 GB RAM for Polars)
-#   E2E_RUNS=3              runs per measurement (the median is printed)
+#   E2E_RUNS=3              timed runs per measurement (the median is printed)
+#   E2E_WARMUP=1            untimed runs before them (page cache, allocator, first-run effects)
 #   E2E_FAULTS_EVERY=1000   one injected fault every N records (0: a clean file)
 #   E2E_SKIP_POLARS=1       skip the Polars peer (its clean release build takes ~11+ minutes)
 #   E2E_POLARS_TARGET_DIR   target dir of the peer build (default target/polars-peer: a separate
@@ -26,6 +27,7 @@ cd "$ROOT"
 
 ROWS="${E2E_ROWS:-1000000}"
 RUNS="${E2E_RUNS:-3}"
+WARMUP="${E2E_WARMUP:-1}"
 FAULTS_EVERY="${E2E_FAULTS_EVERY:-1000}"
 OUT="${E2E_OUT:-bench-out}"
 TARGET="${CARGO_TARGET_DIR:-target}"
@@ -97,8 +99,22 @@ measure() {
   local kind="$1" label="$2" rows_key="$3"
   shift 3
   local walls=() rss=() inner_s=() inner_rps=() rows="" status="" i rc
+  for ((i = 1; i <= WARMUP; i++)); do
+    if [[ "$kind" == sqlite ]]; then rm -f "$DB" "$DB-wal" "$DB-shm"; fi
+    sync
+    rc=0
+    "$@" >"$OUT/run.json" 2>"$OUT/run.stderr" || rc=$?
+    if ((rc != 0)); then
+      log "error: $label (warm-up) exited with $rc"
+      cat "$OUT/run.stderr" >&2
+      exit 1
+    fi
+  done
   for ((i = 1; i <= RUNS; i++)); do
     if [[ "$kind" == sqlite ]]; then rm -f "$DB" "$DB-wal" "$DB-shm"; fi
+    # Flush what earlier runs left dirty (a SQLite run leaves ~1 GB), so its write-back does not
+    # land in this run's time.
+    sync
     local json="$OUT/run.json" rss_file="$OUT/run.rss" t0 t1
     t0="$(now)"
     rc=0
@@ -190,13 +206,14 @@ for rows in "${SIZES[@]}"; do
   cat "$file" >/dev/null # warm the page cache: every run reads from memory
   TABLE="$OUT/table.md"
   : >"$TABLE"
-  log "measuring on $file ($RUNS runs each)"
+  log "measuring on $file ($WARMUP warm-up + $RUNS timed runs each)"
   measure dry "\`ebay-import --dry-run\`" rows_read \
     "$BIN" import --account bench --json --dry-run --max-file-size 1000GB "$file"
   OURS_RPS="$MED_WALL_RPS" OURS_ENGINE_RPS="$MED_RPS" OURS_RSS="$MED_RSS_KB"
   measure sqlite "\`ebay-import\` → SQLite (fresh DB)" rows_read \
     "$BIN" --database "sqlite://$DB" import --account bench --json --max-file-size 1000GB "$file"
   rm -f "$DB" "$DB-wal" "$DB-shm"
+  sync
   if ((POLARS)); then
     measure polars "Polars 0.55.2 peer (read + checks)" rows "$PEER" "$file"
     PEER_RPS="$MED_WALL_RPS" PEER_ENGINE_RPS="$MED_RPS" PEER_RSS="$MED_RSS_KB"
@@ -205,8 +222,8 @@ for rows in "${SIZES[@]}"; do
   {
     printf '\n### End to end: %s-row US Orders report (82 columns, %s MB, a fault every %s records)\n\n' \
       "$(group "$rows")" "$(group "$(calc "$bytes / 1000000")")" "$FAULTS_EVERY"
-    printf 'Median of %s runs; %s CPU(s) (%s); release build, commit %s; file in the page cache.\n' \
-      "$RUNS" "$(nproc)" "${cpu:-unknown CPU}" "$rev"
+    printf 'Median of %s runs (after %s warm-up run(s)); %s CPU(s) (%s); release build, commit %s; file in the page cache.\n' \
+      "$RUNS" "$WARMUP" "$(nproc)" "${cpu:-unknown CPU}" "$rev"
     printf '"engine" = the time the program reports itself (from opening the input to the summary);\n'
     printf '"wall" = the whole process (start-up, database open/migrations, exit).\n\n'
     printf '| run | rows | engine s | engine rows/s | wall s | wall rows/s | peak RSS MiB |\n'

@@ -226,9 +226,7 @@ impl JobRun {
             site,
             model,
         };
-        let in_flight = opts
-            .in_flight
-            .unwrap_or(rayon::current_num_threads() * 2 + 2);
+        let in_flight = opts.in_flight.unwrap_or(rayon::current_num_threads() + 2);
         let mut results = engine::start(source.into_splitter(), spec, Some(validation), in_flight);
 
         if let Some(s) = sink.as_deref_mut() {
