@@ -1,12 +1,14 @@
-//! The parallel part of the pipeline: a splitter thread cuts the input into chunks; rayon
-//! workers tokenize and validate them; the results come back in file order through a bounded
-//! channel, so memory stays flat whatever the file size.
+//! The concurrent part of the pipeline: a splitter thread cuts the input into chunks; rayon
+//! workers tokenize, validate and prepare them; a resolver thread takes them back in file order
+//! and applies the row model; the caller (the store) receives what is ready through a bounded
+//! channel. Every hand-over is bounded, so memory stays flat whatever the file size, and the
+//! store's writes overlap with everything before them.
 
 use arrow_array::RecordBatch;
 use ebay_import_map::ImportSchema;
 use ebay_import_model::SiteProfile;
 use ebay_import_read::{parse_chunk, ParseSpec, RawBatch, Splitter};
-use ebay_import_resolve::{PositionedBatch, PreparedBatch, RowModel};
+use ebay_import_resolve::{PositionedBatch, PreparedBatch, ResolvedBatch, Resolver, RowModel};
 use ebay_import_transform::validate_batch;
 use std::collections::BTreeMap;
 use std::io;
@@ -31,14 +33,14 @@ pub struct Work {
 
 /// Results in file order.
 pub struct OrderedResults {
-    rx: tokio::sync::mpsc::Receiver<(u64, io::Result<Work>)>,
+    rx: Receiver<(u64, io::Result<Work>)>,
     tokens: SyncSender<()>,
     pending: BTreeMap<u64, io::Result<Work>>,
     next: u64,
 }
 
 impl OrderedResults {
-    pub async fn next(&mut self) -> Option<io::Result<Work>> {
+    pub fn next(&mut self) -> Option<io::Result<Work>> {
         loop {
             if let Some(w) = self.pending.remove(&self.next) {
                 self.next += 1;
@@ -46,10 +48,64 @@ impl OrderedResults {
                 let _ = self.tokens.try_send(());
                 return Some(w);
             }
-            let (seq, w) = self.rx.recv().await?;
+            let (seq, w) = self.rx.recv().ok()?;
             self.pending.insert(seq, w);
         }
     }
+}
+
+/// What the resolver thread hands to the store, in file order.
+pub enum Staged {
+    /// A chunk as read: its skips, structural rejects, footer and record count.
+    Read(RawBatch),
+    /// Rows ready to store.
+    Resolved(ResolvedBatch),
+    Failed(io::Error),
+    /// The end of the input; the row model saw this many entities.
+    Finished {
+        entities: u64,
+    },
+}
+
+/// Runs the row model on its own thread over the ordered results.
+pub fn resolve(
+    mut results: OrderedResults,
+    mut resolver: Box<dyn Resolver>,
+) -> tokio::sync::mpsc::Receiver<Staged> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    std::thread::Builder::new()
+        .name("ebay-import-resolver".into())
+        .spawn(move || {
+            let send = |staged| tx.blocking_send(staged).is_ok();
+            while let Some(work) = results.next() {
+                let work = match work {
+                    Ok(work) => work,
+                    Err(e) => {
+                        send(Staged::Failed(e));
+                        return;
+                    }
+                };
+                let prepared = work.prepared.expect("imports validate");
+                if !send(Staged::Read(work.raw)) {
+                    return; // the store stopped
+                }
+                for resolved in resolver.push(prepared) {
+                    if !send(Staged::Resolved(resolved)) {
+                        return;
+                    }
+                }
+            }
+            for resolved in resolver.finish() {
+                if !send(Staged::Resolved(resolved)) {
+                    return;
+                }
+            }
+            send(Staged::Finished {
+                entities: resolver.entities(),
+            });
+        })
+        .expect("spawn the resolver thread");
+    rx
 }
 
 /// Starts reading: at most `in_flight` chunks are being worked on or waiting to be consumed.
@@ -60,15 +116,17 @@ pub fn start(
     in_flight: usize,
 ) -> OrderedResults {
     let in_flight = in_flight.max(2);
-    let (tx, rx) = tokio::sync::mpsc::channel(in_flight + 1);
+    let (tx, rx) = sync_channel(in_flight + 1);
     let (tokens_tx, tokens_rx) = sync_channel(in_flight);
     for _ in 0..in_flight {
         tokens_tx.send(()).expect("room for the initial tokens");
     }
     let spec = Arc::new(spec);
+    let mut splitter = splitter;
+    let recycle = splitter.recycler(in_flight);
     std::thread::Builder::new()
         .name("ebay-import-splitter".into())
-        .spawn(move || split_loop(splitter, spec, validation, tx, tokens_rx))
+        .spawn(move || split_loop(splitter, spec, validation, tx, tokens_rx, recycle))
         .expect("spawn the splitter thread");
     OrderedResults {
         rx,
@@ -82,10 +140,10 @@ fn split_loop(
     mut splitter: Splitter,
     spec: Arc<ParseSpec>,
     validation: Option<Validation>,
-    tx: tokio::sync::mpsc::Sender<(u64, io::Result<Work>)>,
+    tx: SyncSender<(u64, io::Result<Work>)>,
     tokens: Receiver<()>,
+    recycle: SyncSender<Vec<u8>>,
 ) {
-    let recycle = splitter.recycler(8);
     let mut seq = 0;
     loop {
         if tokens.recv().is_err() {
@@ -99,12 +157,12 @@ fn split_loop(
                 rayon::spawn(move || {
                     let work = work(&chunk, &spec, validation.as_ref());
                     let _ = recycle.try_send(chunk.bytes);
-                    let _ = tx.blocking_send((chunk.seq, Ok(work)));
+                    let _ = tx.send((chunk.seq, Ok(work)));
                 });
             }
             Ok(None) => return,
             Err(e) => {
-                let _ = tx.blocking_send((seq, Err(e)));
+                let _ = tx.send((seq, Err(e)));
                 return;
             }
         }

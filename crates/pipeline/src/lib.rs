@@ -15,6 +15,7 @@ use ebay_import_model::{Footer, Reject, SkipReason};
 use ebay_import_read::{sniff::delimiter_name, CsvSource, ParseSpec, ReadOptions};
 use ebay_import_resolve::{row_model, OnDuplicate, Outcome, ResolvedBatch, Tally};
 use ebay_import_store::{AccountRef, JobRecord, JobStatus, Sink, StoreError, TableCounts};
+use engine::Staged;
 use std::collections::BTreeMap;
 use std::time::Instant;
 use uuid::Uuid;
@@ -219,7 +220,7 @@ impl JobRun {
             ebay_framing: true,
         };
         let model = row_model(mapping.schema);
-        let mut resolver = model.resolver(opts.on_duplicate);
+        let resolver = model.resolver(opts.on_duplicate);
         let validation = engine::Validation {
             schema: mapping.schema,
             fields: present,
@@ -227,7 +228,8 @@ impl JobRun {
             model,
         };
         let in_flight = opts.in_flight.unwrap_or(rayon::current_num_threads() + 2);
-        let mut results = engine::start(source.into_splitter(), spec, Some(validation), in_flight);
+        let results = engine::start(source.into_splitter(), spec, Some(validation), in_flight);
+        let mut staged = engine::resolve(results, resolver);
 
         if let Some(s) = sink.as_deref_mut() {
             s.begin().await?;
@@ -238,53 +240,50 @@ impl JobRun {
         let mut structural = 0u64;
         let job_id = self.job.id;
         let account = self.job.account_id;
-        while let Some(work) = results.next().await {
-            let work = work?;
-            let raw = work.raw;
-            let body_skipped = raw
-                .skipped
-                .iter()
-                .filter(|s| s.reason != SkipReason::BlankLine)
-                .count() as u64;
-            skipped += raw.skipped.len() as u64;
-            rows_read += raw.records - body_skipped;
-            structural += raw.rejects.len() as u64;
-            merge_footer(&mut self.footer, &raw.footer);
-            self.report(
-                &mut sink,
-                job_id,
-                &raw.rejects,
-                &mut errors_by_code,
-                on_rejects,
-            )
-            .await?;
-            let prepared = work.prepared.expect("imports validate");
-            for resolved in resolver.push(prepared) {
-                self.store(
-                    &mut sink,
-                    account,
-                    job_id,
-                    &resolved,
-                    &mut tally,
-                    &mut errors_by_code,
-                    on_rejects,
-                )
-                .await?;
+        let mut entities = None;
+        while let Some(next) = staged.recv().await {
+            match next {
+                Staged::Read(raw) => {
+                    let body_skipped = raw
+                        .skipped
+                        .iter()
+                        .filter(|s| s.reason != SkipReason::BlankLine)
+                        .count() as u64;
+                    skipped += raw.skipped.len() as u64;
+                    rows_read += raw.records - body_skipped;
+                    structural += raw.rejects.len() as u64;
+                    merge_footer(&mut self.footer, &raw.footer);
+                    self.report(
+                        &mut sink,
+                        job_id,
+                        &raw.rejects,
+                        &mut errors_by_code,
+                        on_rejects,
+                    )
+                    .await?;
+                    progress(rows_read);
+                }
+                Staged::Resolved(resolved) => {
+                    self.store(
+                        &mut sink,
+                        account,
+                        job_id,
+                        &resolved,
+                        &mut tally,
+                        &mut errors_by_code,
+                        on_rejects,
+                    )
+                    .await?;
+                }
+                Staged::Failed(e) => return Err(e.into()),
+                Staged::Finished { entities: n } => entities = Some(n),
             }
-            progress(rows_read);
         }
-        for resolved in resolver.finish() {
-            self.store(
-                &mut sink,
-                account,
-                job_id,
-                &resolved,
-                &mut tally,
-                &mut errors_by_code,
-                on_rejects,
-            )
-            .await?;
-        }
+        let Some(entities) = entities else {
+            return Err(ImportError::Read(std::io::Error::other(
+                "the reading threads stopped early",
+            )));
+        };
         tally.rejected += structural;
         if tally.records() != rows_read {
             return Err(ImportError::Reconcile {
@@ -295,7 +294,7 @@ impl JobRun {
                 rejected: tally.rejected,
             });
         }
-        if let (Some(count), seen) = (self.footer.record_count, resolver.entities()) {
+        if let (Some(count), seen) = (self.footer.record_count, entities) {
             if count != seen {
                 self.warnings.push(format!(
                     "the footer says {count} record(s) downloaded but the file holds {seen} order(s){}",

@@ -25,7 +25,7 @@ use encoding_rs::Encoding;
 use std::io::{self, Read};
 
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
-pub const DEFAULT_CHUNK_BYTES: usize = 1 << 20;
+pub const DEFAULT_CHUNK_BYTES: usize = 768 << 10;
 const SAMPLE_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use ebay_import_model::Position;
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-const READ_BLOCK: usize = 1 << 20;
+const READ_BLOCK: usize = 256 << 10;
 
 /// Whole records of the input, with the position of their first byte.
 #[derive(Debug)]

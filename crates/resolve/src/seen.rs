@@ -1,19 +1,29 @@
-//! The keys a file has already written, for the in-file duplicate check: 16 bytes per key.
+//! The keys a file has already written, for the in-file duplicate check: about 18 bytes per
+//! distinct key (a 10-million-row report has about 7.7 million orders: 140 MB).
 //!
 //! A key is remembered by its 64-bit hash, with the line of its first row (40 bits) and a 24-bit
-//! fingerprint of its content packed into one word. The table is split into shards, so growing
-//! it never holds two copies of the whole table at once.
+//! fingerprint of its content packed into one word. The table is 256 open-addressing shards with
+//! linear probing, filled up to 84–94 % and grown by 15 % at a time, so little memory sits
+//! empty and growing never holds two copies of more than one small shard.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
-const SHARDS: usize = 64;
+const SHARDS: usize = 256;
 const LINE_BITS: u32 = 40;
 const LINE_MASK: u64 = (1 << LINE_BITS) - 1;
+/// Marks an empty slot; a key hash of 0 is stored as 1.
+const EMPTY: u64 = 0;
+
+pub struct SeenKeys {
+    shards: Vec<Shard>,
+}
 
 #[derive(Default)]
-pub struct SeenKeys {
-    shards: Vec<HashMap<u64, u64, BuildHasherDefault<Mix>>>,
+struct Shard {
+    keys: Vec<u64>,
+    values: Vec<u64>,
+    len: usize,
+    /// Fill limit in percent. It differs a little between shards, so they do not all grow
+    /// (and hold their old and new arrays) at the same moment.
+    max_load: usize,
 }
 
 /// What is remembered of a key.
@@ -29,48 +39,92 @@ impl Seen {
     }
 }
 
+impl Default for SeenKeys {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl SeenKeys {
     pub fn new() -> Self {
+        let shard = |i: usize| Shard {
+            max_load: 84 + i * 11 / SHARDS,
+            ..Shard::default()
+        };
         SeenKeys {
-            shards: (0..SHARDS).map(|_| HashMap::default()).collect(),
+            shards: (0..SHARDS).map(shard).collect(),
         }
     }
 
-    fn shard(&mut self, key: u64) -> &mut HashMap<u64, u64, BuildHasherDefault<Mix>> {
-        &mut self.shards[(key >> 58) as usize % SHARDS]
+    fn place(key: u64) -> (usize, u64) {
+        let key = if key == EMPTY { 1 } else { key };
+        ((key >> 56) as usize % SHARDS, key)
     }
 
-    pub fn get(&mut self, key: u64) -> Option<Seen> {
-        self.shard(key).get(&key).map(|&packed| Seen {
-            line: packed & LINE_MASK,
-            fingerprint: packed >> LINE_BITS,
+    pub fn get(&self, key: u64) -> Option<Seen> {
+        let (shard, key) = Self::place(key);
+        let s = &self.shards[shard];
+        s.find(key).ok().map(|slot| {
+            let packed = s.values[slot];
+            Seen {
+                line: packed & LINE_MASK,
+                fingerprint: packed >> LINE_BITS,
+            }
         })
     }
 
     /// Remembers `key`, first seen at `line` (lines past 2^40 saturate) with `content`.
     pub fn insert(&mut self, key: u64, line: u64, content: u64) {
         let packed = (content >> LINE_BITS << LINE_BITS) | line.min(LINE_MASK);
-        self.shard(key).insert(key, packed);
+        let (shard, key) = Self::place(key);
+        self.shards[shard].insert(key, packed);
     }
 }
 
-/// The keys are hashes already: one multiply spreads their bits for the table's own probing.
-#[derive(Default)]
-pub struct Mix(u64);
-
-impl Hasher for Mix {
-    fn finish(&self) -> u64 {
-        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
+impl Shard {
+    /// The key's slot (`Ok`) or the empty slot where it would go (`Err`).
+    fn find(&self, key: u64) -> Result<usize, usize> {
+        let cap = self.keys.len();
+        if cap == 0 {
+            return Err(0);
+        }
+        // Spread the bits the shard choice did not use over the capacity (any size works).
+        let mut slot =
+            ((u128::from(key.wrapping_mul(0x9e37_79b9_7f4a_7c15)) * cap as u128) >> 64) as usize;
+        loop {
+            match self.keys[slot] {
+                k if k == key => return Ok(slot),
+                EMPTY => return Err(slot),
+                _ => slot = if slot + 1 == cap { 0 } else { slot + 1 },
+            }
         }
     }
 
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+    fn insert(&mut self, key: u64, value: u64) {
+        if (self.len + 1) * 100 > self.keys.len() * self.max_load {
+            self.grow();
+        }
+        match self.find(key) {
+            Ok(slot) => self.values[slot] = value,
+            Err(slot) => {
+                self.keys[slot] = key;
+                self.values[slot] = value;
+                self.len += 1;
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let cap = (self.keys.len() * 23 / 20).max(64);
+        let keys = std::mem::replace(&mut self.keys, vec![EMPTY; cap]);
+        let values = std::mem::replace(&mut self.values, vec![0; cap]);
+        for (k, v) in keys.into_iter().zip(values) {
+            if k != EMPTY {
+                let slot = self.find(k).expect_err("keys are unique");
+                self.keys[slot] = k;
+                self.values[slot] = v;
+            }
+        }
     }
 }
 
@@ -89,5 +143,20 @@ mod tests {
         assert!(!s.same_content(0x1ead_beef_0000_0000));
         seen.insert(u64::MAX, 1 << 50, 0);
         assert_eq!(seen.get(u64::MAX).unwrap().line, LINE_MASK);
+        seen.insert(0, 3, 0);
+        assert_eq!(seen.get(0).unwrap().line, 3);
+    }
+
+    #[test]
+    fn holds_many_keys_through_growth() {
+        let mut seen = SeenKeys::new();
+        let key = |i: u64| i.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ (i << 7);
+        for i in 0..200_000u64 {
+            seen.insert(key(i), i, 0);
+        }
+        for i in (0..200_000u64).step_by(997) {
+            assert_eq!(seen.get(key(i)).unwrap().line, i);
+        }
+        assert!(seen.get(key(300_000)).is_none());
     }
 }
