@@ -40,6 +40,26 @@ pub struct Header {
     pub skipped: Vec<Skipped>,
 }
 
+/// Opens `stream`, sniffs its dialect and finds its header row among the first records.
+pub fn open_with_header(
+    stream: Box<dyn std::io::Read + Send>,
+    read: &ebay_import_read::ReadOptions,
+    forced_type: Option<&str>,
+    forced_site: Option<&str>,
+    require_type: bool,
+) -> Result<(ebay_import_read::CsvSource, Header), crate::ImportError> {
+    let mut source = ebay_import_read::CsvSource::open(stream, read)?;
+    let peeked = source.peek_records(HEADER_SEARCH_ROWS + 1)?;
+    let header = find_header(
+        &peeked,
+        forced_type,
+        forced_site,
+        source.separator_hint,
+        require_type,
+    )?;
+    Ok((source, header))
+}
+
 /// Picks the header among the first records: the row naming the most known columns (at least
 /// [`MIN_HEADER_SCORE`]) of the forced type or of any type; else, for `inspect`, the first
 /// row that is not empty.

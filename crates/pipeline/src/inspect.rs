@@ -1,9 +1,9 @@
 //! `inspect`: what the reader detects in a file and the records it parses, for any CSV.
 
-use crate::{find_header, ImportError, Input, HEADER_SEARCH_ROWS};
+use crate::{open_with_header, ImportError, Input};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
-use ebay_import_read::{parse_chunk, sniff::delimiter_name, CsvSource, ParseSpec, ReadOptions};
+use ebay_import_read::{parse_chunk, sniff::delimiter_name, ParseSpec, ReadOptions};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,13 +53,11 @@ pub struct InspectOptions {
 
 pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, ImportError> {
     let (stream, _) = input.into_stream(opts.max_file_size);
-    let mut source = CsvSource::open(stream, &opts.read)?;
-    let peeked = source.peek_records(HEADER_SEARCH_ROWS + 1)?;
-    let header = find_header(
-        &peeked,
+    let (mut source, header) = open_with_header(
+        stream,
+        &opts.read,
         opts.import_type.as_deref(),
         opts.site.as_deref(),
-        source.separator_hint,
         false,
     )?;
     let mut report = InspectReport {

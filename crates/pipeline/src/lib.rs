@@ -7,12 +7,12 @@ mod header;
 mod input;
 mod inspect;
 
-pub use header::{find_header, Header, HeaderError, HEADER_SEARCH_ROWS};
+pub use header::{find_header, open_with_header, Header, HeaderError, HEADER_SEARCH_ROWS};
 pub use input::{Digest256, Input, InputError};
 pub use inspect::{inspect, InspectOptions, InspectReport};
 
 use ebay_import_model::{Footer, Reject, SkipReason};
-use ebay_import_read::{sniff::delimiter_name, CsvSource, ParseSpec, ReadOptions};
+use ebay_import_read::{sniff::delimiter_name, ParseSpec, ReadOptions};
 use ebay_import_resolve::{row_model, OnDuplicate, Outcome, ResolvedBatch, Tally};
 use ebay_import_store::{AccountRef, JobRecord, JobStatus, Sink, StoreError, TableCounts};
 use engine::Staged;
@@ -183,13 +183,11 @@ impl JobRun {
         on_rejects: RejectObserver<'_>,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(), ImportError> {
-        let mut source = CsvSource::open(stream, &opts.read)?;
-        let peeked = source.peek_records(HEADER_SEARCH_ROWS + 1)?;
-        let header = find_header(
-            &peeked,
+        let (mut source, header) = open_with_header(
+            stream,
+            &opts.read,
             opts.import_type.as_deref(),
             opts.site.as_deref(),
-            source.separator_hint,
             true,
         )?;
         let mapping = header.mapping.clone().expect("imports require a type");
