@@ -1,7 +1,6 @@
 //! Tokenizing one chunk of whole records with csv-core into Arrow string columns, with the
 //! record's exact position, framing skips and structural rejects.
 
-use crate::lines::count_breaks;
 use crate::split::Chunk;
 use arrow_array::builder::{StringBuilder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
@@ -169,8 +168,12 @@ struct Tokenizer<'a> {
     input: &'a [u8],
     core: CoreReader,
     at: usize,
-    line: u64,
-    line_at: usize,
+    /// Line of the chunk's first byte.
+    first_line: u64,
+    /// Offsets of the chunk's line breaks (`\n`, or a `\r` not followed by `\n`).
+    breaks: Vec<u32>,
+    /// Breaks before the last offset asked for.
+    passed: usize,
     record: u64,
     base: Position,
     output: Vec<u8>,
@@ -185,8 +188,12 @@ impl<'a> Tokenizer<'a> {
             input,
             core: ReaderBuilder::new().delimiter(delimiter).build(),
             at: 0,
-            line: start.line,
-            line_at: 0,
+            first_line: start.line,
+            breaks: memchr::memchr2_iter(b'\n', b'\r', input)
+                .filter(|&i| input[i] == b'\n' || input.get(i + 1) != Some(&b'\n'))
+                .map(|i| i as u32)
+                .collect(),
+            passed: 0,
             record: start.record,
             base: start,
             output: scratch(input.len() + 1),
@@ -201,12 +208,14 @@ impl<'a> Tokenizer<'a> {
 
     /// The physical line of the byte at `offset` (monotonic calls only).
     fn line_of(&mut self, offset: usize) -> u64 {
-        if offset > self.line_at {
-            let next = self.input.get(offset).copied();
-            self.line += count_breaks(&self.input[self.line_at..offset], next);
-            self.line_at = offset;
+        while self
+            .breaks
+            .get(self.passed)
+            .is_some_and(|&b| (b as usize) < offset)
+        {
+            self.passed += 1;
         }
-        self.line
+        self.first_line + self.passed as u64
     }
 
     fn next_record(&mut self) -> Option<TokRecord> {
