@@ -13,7 +13,7 @@ use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ebay-import");
 const PER_FILE_TIMEOUT: Duration = Duration::from_secs(20);
-/// The structural codes the reader may report (`ErrorCode::is_structural`).
+/// The structural codes the reader may report.
 const STRUCTURAL_CODES: [&str; 5] = [
     "missing_columns",
     "too_many_columns",

@@ -241,15 +241,6 @@ pub enum Detection {
     NoMatch(Vec<(&'static str, Vec<String>)>),
 }
 
-/// How many cells of a row name fields of some schema: used to find the header row by content.
-pub fn header_score(cells: &[String]) -> usize {
-    SCHEMAS
-        .iter()
-        .map(|s| s.map_header(cells).matched())
-        .max()
-        .unwrap_or(0)
-}
-
 /// The smallest score that makes a row a header row: two known column names.
 pub const MIN_HEADER_SCORE: usize = 2;
 

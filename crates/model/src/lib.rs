@@ -85,18 +85,6 @@ impl ErrorCode {
     pub fn parse(name: &str) -> Option<ErrorCode> {
         ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
     }
-
-    /// Structural codes reject the record before any value is looked at.
-    pub fn is_structural(self) -> bool {
-        matches!(
-            self,
-            ErrorCode::MissingColumns
-                | ErrorCode::TooManyColumns
-                | ErrorCode::UnterminatedQuote
-                | ErrorCode::LineTooLong
-                | ErrorCode::InvalidEncoding
-        )
-    }
 }
 
 impl fmt::Display for ErrorCode {

@@ -242,11 +242,6 @@ impl Splitter {
         &self.buf
     }
 
-    /// Whether the whole input is buffered.
-    pub fn at_eof(&self) -> bool {
-        self.eof
-    }
-
     /// Drops the first `len` bytes, which hold `records` whole records.
     pub fn consume(&mut self, len: usize, records: u64) {
         self.pos.line += count_breaks(&self.buf[..len], self.buf.get(len).copied());

@@ -65,10 +65,6 @@ impl SqliteStore {
         })
     }
 
-    pub fn connection(&mut self) -> &mut SqliteConnection {
-        &mut self.conn
-    }
-
     fn write_table(
         &mut self,
         table: &TableRows,
