@@ -438,11 +438,14 @@ pub fn parse_chunk(chunk: &Chunk, spec: &ParseSpec) -> RawBatch {
             records.append_value(rec.position.record);
             bytes.append_value(rec.position.byte);
         }
-        for line in tok.trailing_blank_lines() {
-            skipped.push(Skipped {
-                line,
-                reason: SkipReason::BlankLine,
-            });
+        // Line breaks inside a never-closed quote belong to the rejected record.
+        if !chunk.ends_in_quote {
+            for line in tok.trailing_blank_lines() {
+                skipped.push(Skipped {
+                    line,
+                    reason: SkipReason::BlankLine,
+                });
+            }
         }
     }
     let mut columns: Vec<ArrayRef> = builders
@@ -472,10 +475,14 @@ fn framing(text: &str, ends: &[usize], ebay: bool, footer: &mut Footer) -> Optio
     if !ebay {
         return None;
     }
+    // Footer rows have text in their first cells only; a data row that happens to say
+    // "record(s) downloaded" or "Seller ID:" stays data.
+    let head_end = ends[ends.len().min(3) - 1];
+    let rest_empty = ends.last().copied().unwrap_or(0) == head_end;
     // The footer count is in one of the first three cells; look for it in their text first,
     // so ordinary rows cost one substring search.
-    let head = &bytes[..ends[ends.len().min(3) - 1]];
-    if memchr::memmem::find(head, b"record(s) downloaded").is_some() {
+    let head = &bytes[..head_end];
+    if rest_empty && memchr::memmem::find(head, b"record(s) downloaded").is_some() {
         let first3: Vec<&str> = field_slices(bytes, ends)
             .take(3)
             .map(|f| std::str::from_utf8(f).unwrap_or_default().trim())
@@ -496,7 +503,10 @@ fn framing(text: &str, ends: &[usize], ebay: bool, footer: &mut Footer) -> Optio
         return Some(SkipReason::FooterCount);
     }
     let first = text[..ends[0]].trim();
-    if first.len() >= 9 && first[..9].eq_ignore_ascii_case("seller id") {
+    let seller = first
+        .get(..9)
+        .is_some_and(|p| p.eq_ignore_ascii_case("seller id"));
+    if seller && ends.last() == ends.first() {
         let rest = first[9..].trim_start();
         if let Some(name) = rest.strip_prefix(':') {
             footer.seller_id = Some(name.trim().to_string());
@@ -568,6 +578,30 @@ mod tests {
             }]
         );
         assert_eq!(raw.batch.column(1).as_string::<i32>().value(0), "x\r\ny");
+    }
+
+    #[test]
+    fn framing_words_inside_data_rows_and_non_ascii_first_cells_are_data() {
+        let mut s = spec(5);
+        s.ebay_framing = true;
+        let raw = parse_chunk(
+            &chunk(
+                "7 record(s) downloaded,x,y,z,w\nSeller ID: shop,1,2,3,4\nÄÄÄÄÄ,1,2,3,4\nSeller IDé,1,2,3,4\n"
+                    .as_bytes(),
+            ),
+            &s,
+        );
+        assert!(raw.skipped.is_empty(), "{:?}", raw.skipped);
+        assert_eq!(raw.batch.num_rows(), 4);
+        assert_eq!(raw.footer, Footer::default());
+    }
+
+    #[test]
+    fn quoted_newlines_of_an_unterminated_quote_are_not_blank_lines() {
+        let mut c = chunk(b"a,b\n\"open\n\n\n");
+        c.ends_in_quote = true;
+        let raw = parse_chunk(&c, &spec(2));
+        assert!(raw.skipped.is_empty(), "{:?}", raw.skipped);
     }
 
     #[test]

@@ -281,7 +281,12 @@ impl Splitter {
                     return Ok(Some(self.cut(len, records, ends_in_quote)));
                 }
                 Scan::NeedMore => {
-                    let record_len = self.buf.len() - self.scanner.rec_start;
+                    // A `\r` waiting for a possible `\n` is the terminator, not the record.
+                    let end = match self.buf.last() {
+                        Some(b'\r') if !self.scanner.in_quote => self.buf.len() - 1,
+                        _ => self.buf.len(),
+                    };
+                    let record_len = end - self.scanner.rec_start;
                     if record_len > self.max_record_bytes {
                         if last_boundary > 0 {
                             // Hand over the whole records first; the long one comes next.
@@ -418,6 +423,24 @@ mod tests {
         let cs = chunks(b"a,b\n\"open,c\nd,e\n", 1 << 20, 1 << 20);
         assert_eq!(cs.len(), 1);
         assert!(cs[0].ends_in_quote);
+    }
+
+    #[test]
+    fn a_record_of_exactly_the_limit_is_kept_when_its_cr_ends_a_read_block() {
+        // Filler records, then a 100-byte record whose `\r` is the last byte of the first read.
+        let mut input = Vec::new();
+        while input.len() + 200 < READ_BLOCK - 101 {
+            input.extend_from_slice(b"filler,1\r\n");
+        }
+        let pad = READ_BLOCK - 101 - input.len();
+        input.extend(std::iter::repeat_n(b'p', pad - 2));
+        input.extend_from_slice(b"\r\n");
+        let record = [b'x'; 100];
+        input.extend_from_slice(&record);
+        assert_eq!(input.len(), READ_BLOCK - 1);
+        input.extend_from_slice(b"\r\nlast,1\r\n");
+        let cs = chunks(&input, 1 << 30, 100);
+        assert!(cs.iter().all(|c| !c.too_long));
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct OrdersModel {
 
 struct Group {
     key: String,
+    /// The Sales Record Number of the first row, as read.
+    record: Option<String>,
     rows: Vec<RowRef>,
 }
 
@@ -85,13 +87,24 @@ impl OrdersModel {
             .and_then(|c| c.as_string_opt::<i32>())
     }
 
+    /// The column of `field` as read, before validation.
+    fn raw_col(batch: &PositionedBatch, field: usize) -> Option<&StringArray> {
+        let i = batch.typed.fields.iter().position(|&f| f == field)?;
+        batch.raw.column(i).as_string_opt::<i32>()
+    }
+
+    /// Keys come from the values as read (trimmed), not the validated ones: a bad order or
+    /// item number must not move its row into another order. For rows that are stored, both
+    /// are the same, since an order with a bad value is rejected as a whole.
     fn prepare_batch(&self, batch: PositionedBatch) -> PreparedBatch {
         fn value(c: Option<&StringArray>, r: usize) -> Option<&str> {
-            c.filter(|c| c.is_valid(r)).map(|c| c.value(r))
+            c.filter(|c| c.is_valid(r))
+                .map(|c| c.value(r).trim())
+                .filter(|v| !v.is_empty())
         }
         let n = batch.typed.num_rows;
-        let order_number = Self::text_col(&batch, self.f_order_number);
-        let record = Self::text_col(&batch, self.f_sales_record);
+        let order_number = Self::raw_col(&batch, self.f_order_number);
+        let record = Self::raw_col(&batch, self.f_sales_record);
         let mut keys = StringBuilder::with_capacity(n, n * 16);
         for r in 0..n {
             match (value(order_number, r), value(record, r)) {
@@ -104,8 +117,8 @@ impl OrdersModel {
             }
         }
         let keys = keys.finish();
-        let item = Self::text_col(&batch, self.f_item_number);
-        let txn = Self::text_col(&batch, self.f_transaction_id);
+        let item = Self::raw_col(&batch, self.f_item_number);
+        let txn = Self::raw_col(&batch, self.f_transaction_id);
         // An item is keyed within its order: `order key/item number[-transaction id]`.
         let mut item_keys = StringBuilder::with_capacity(n, n * 32);
         for r in 0..n {
@@ -302,20 +315,31 @@ impl OrdersResolver {
                 self.reject_unkeyed((abs, row));
                 continue;
             };
+            let record = {
+                let p = &self.queue[abs - self.first];
+                OrdersModel::raw_col(&p.batch, self.model.f_sales_record)
+                    .filter(|c| c.is_valid(row as usize))
+                    .map(|c| c.value(row as usize).trim())
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+            };
             // Item rows join an order only behind its summary row: two single-item rows with
-            // one key are the same order twice, which the duplicate check handles.
+            // one key are the same order twice, which the duplicate check handles. An item row
+            // with the summary's Sales Record Number belongs to it even when its Order Number is
+            // mistyped, so the mistake rejects the whole order instead of splitting it.
             let joins = has_items
                 && self.is_item_row(abs, row)
-                && self
-                    .group
-                    .as_ref()
-                    .is_some_and(|g| g.key == key && !self.is_item_row(g.rows[0].0, g.rows[0].1));
+                && self.group.as_ref().is_some_and(|g| {
+                    let same = g.key == key || (record.is_some() && g.record == record);
+                    same && !self.is_item_row(g.rows[0].0, g.rows[0].1)
+                });
             if joins {
                 self.group.as_mut().expect("checked").rows.push((abs, row));
             } else {
                 self.close_group();
                 self.group = Some(Group {
                     key,
+                    record,
                     rows: vec![(abs, row)],
                 });
             }
@@ -752,6 +776,22 @@ mod tests {
             ]
         );
         assert!(out[0].rejects[0].message.contains("line 6"));
+    }
+
+    #[test]
+    fn a_bad_order_or_item_number_stays_in_its_order() {
+        let mut bad_item = ITEM_A;
+        bad_item[3] = "22345X789012";
+        let mut bad_order = ITEM_B;
+        bad_order[1] = "11-11111-1111";
+        for rows in [[SUMMARY, bad_item, ITEM_B], [SUMMARY, ITEM_A, bad_order]] {
+            let out = run(vec![batch(0, 2, &rows)], OnDuplicate::Reject);
+            assert!(
+                keys(&out, 0).is_empty() && keys(&out, 1).is_empty(),
+                "{rows:?}"
+            );
+            assert!(out[0].fates.iter().all(|f| *f == RecordFate::Rejected));
+        }
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! The keys a file has already written, for the in-file duplicate check: about 18 bytes per
 //! distinct key (a 10-million-row report has about 7.7 million orders: 140 MB).
 //!
-//! A key is remembered by its 64-bit hash, with the line of its first row (40 bits) and a 24-bit
+//! A key is remembered by its 64-bit hash, with the line of its first row (32 bits) and a 32-bit
 //! fingerprint of its content packed into one word. The table is 256 open-addressing shards with
 //! linear probing, filled up to 84–94 % and grown by 15 % at a time, so little memory sits
 //! empty and growing never holds two copies of more than one small shard.
 
 const SHARDS: usize = 256;
-const LINE_BITS: u32 = 40;
+const LINE_BITS: u32 = 32;
 const LINE_MASK: u64 = (1 << LINE_BITS) - 1;
 /// Marks an empty slot; a key hash of 0 is stored as 1.
 const EMPTY: u64 = 0;
@@ -73,7 +73,7 @@ impl SeenKeys {
         })
     }
 
-    /// Remembers `key`, first seen at `line` (lines past 2^40 saturate) with `content`.
+    /// Remembers `key`, first seen at `line` (lines past 2^32 saturate) with `content`.
     pub fn insert(&mut self, key: u64, line: u64, content: u64) {
         let packed = (content >> LINE_BITS << LINE_BITS) | line.min(LINE_MASK);
         let (shard, key) = Self::place(key);
