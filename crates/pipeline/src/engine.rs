@@ -12,6 +12,7 @@ use ebay_import_resolve::{PositionedBatch, PreparedBatch, ResolvedBatch, Resolve
 use ebay_import_transform::validate_batch;
 use std::collections::BTreeMap;
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
@@ -155,9 +156,25 @@ fn split_loop(
                 let (tx, spec, validation) = (tx.clone(), spec.clone(), validation.clone());
                 let recycle = recycle.clone();
                 rayon::spawn(move || {
-                    let work = work(&chunk, &spec, validation.as_ref());
+                    // A bug must fail the job with a message, not abort the process and leave
+                    // the job in `processing`.
+                    let work = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        work(&chunk, &spec, validation.as_ref())
+                    }))
+                    .map_err(|panic| {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default();
+                        io::Error::other(format!(
+                            "internal error while reading the records from line {}: {what}; \
+                             please report it with the file",
+                            chunk.start.line
+                        ))
+                    });
                     let _ = recycle.try_send(chunk.bytes);
-                    let _ = tx.send((chunk.seq, Ok(work)));
+                    let _ = tx.send((chunk.seq, work));
                 });
             }
             Ok(None) => return,
