@@ -303,6 +303,11 @@ impl OrdersResolver {
     fn process(&mut self, abs: usize) {
         let n = self.pending(abs).batch.typed.num_rows;
         let has_items = self.has_items(abs);
+        let records = OrdersModel::raw_col(
+            &self.queue[abs - self.first].batch,
+            self.model.f_sales_record,
+        )
+        .cloned();
         for row in 0..n as u32 {
             let key = {
                 let p = self.pending(abs);
@@ -315,14 +320,12 @@ impl OrdersResolver {
                 self.reject_unkeyed((abs, row));
                 continue;
             };
-            let record = {
-                let p = &self.queue[abs - self.first];
-                OrdersModel::raw_col(&p.batch, self.model.f_sales_record)
-                    .filter(|c| c.is_valid(row as usize))
-                    .map(|c| c.value(row as usize).trim())
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_string)
-            };
+            let record = records
+                .as_ref()
+                .filter(|c| c.is_valid(row as usize))
+                .map(|c| c.value(row as usize).trim())
+                .filter(|v| !v.is_empty())
+                .map(str::to_string);
             // Item rows join an order only behind its summary row: two single-item rows with
             // one key are the same order twice, which the duplicate check handles. An item row
             // with the summary's Sales Record Number belongs to it even when its Order Number is
