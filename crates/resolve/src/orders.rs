@@ -330,11 +330,15 @@ impl OrdersResolver {
             // one key are the same order twice, which the duplicate check handles. An item row
             // with the summary's Sales Record Number belongs to it even when its Order Number is
             // mistyped, so the mistake rejects the whole order instead of splitting it.
+            // Item rows of one key but different items with no summary row before them are one
+            // order whose summary is missing (or was rejected); they are kept together so the
+            // order is rejected whole rather than stored from its first item.
             let joins = has_items
                 && self.is_item_row(abs, row)
                 && self.group.as_ref().is_some_and(|g| {
                     let same = g.key == key || (record.is_some() && g.record == record);
-                    same && !self.is_item_row(g.rows[0].0, g.rows[0].1)
+                    let summary = !self.is_item_row(g.rows[0].0, g.rows[0].1);
+                    same && (summary || (g.key == key && !self.repeats_item(g, abs, row)))
                 });
             if joins {
                 self.group.as_mut().expect("checked").rows.push((abs, row));
@@ -409,11 +413,47 @@ impl OrdersResolver {
         }
     }
 
+    /// Whether the row's item key is already in the group.
+    fn repeats_item(&self, g: &Group, abs: usize, row: u32) -> bool {
+        let key = |(a, r): RowRef| {
+            let p = &self.queue[a - self.first];
+            p.item_keys.value(r as usize)
+        };
+        g.rows.iter().any(|&other| key(other) == key((abs, row)))
+    }
+
     fn close_group(&mut self) {
         let Some(group) = self.group.take() else {
             return;
         };
         self.groups += 1;
+        let (a0, r0) = group.rows[0];
+        if group.rows.len() > 1 && self.is_item_row(a0, r0) {
+            let first = self.pending(a0).batch.positions[r0 as usize].line;
+            let message = format!(
+                "order {} has {} item rows but no summary row before line {first}: the summary \
+                 row is missing or was rejected; fix it and import the file again",
+                group.key,
+                group.rows.len()
+            );
+            for &(abs, row) in &group.rows {
+                let errs = self.row_errors(abs, row);
+                let p = self.pending(abs);
+                let pos = p.batch.positions[row as usize];
+                p.fates[row as usize] = RecordFate::Rejected;
+                p.rejects.push(Reject {
+                    line: pos.line,
+                    record: pos.record,
+                    column: None,
+                    code: ErrorCode::OrderIncomplete,
+                    message: message.clone(),
+                    value: None,
+                    raw: None,
+                });
+                p.rejects.extend(errs);
+            }
+            return;
+        }
         // The order row: the summary row if there is one, else the first row.
         let order_row = group.rows[0];
         let mut own: Vec<(RowRef, Vec<Reject>)> = Vec::new();
@@ -795,6 +835,25 @@ mod tests {
             );
             assert!(out[0].fates.iter().all(|f| *f == RecordFate::Rejected));
         }
+    }
+
+    #[test]
+    fn items_without_their_summary_row_reject_the_order() {
+        let out = run(
+            vec![batch(0, 5, &[ITEM_A, ITEM_B, SINGLE])],
+            OnDuplicate::Reject,
+        );
+        assert_eq!(keys(&out, 0), vec!["22-22222-22222"]);
+        let codes: Vec<(u64, ErrorCode)> =
+            out[0].rejects.iter().map(|r| (r.line, r.code)).collect();
+        assert_eq!(
+            codes,
+            vec![
+                (5, ErrorCode::OrderIncomplete),
+                (6, ErrorCode::OrderIncomplete)
+            ]
+        );
+        assert!(out[0].rejects[0].message.contains("no summary row"));
     }
 
     #[test]
