@@ -123,7 +123,7 @@ fn build_fixture() -> Fixture {
         .cloned()
         .map(|b| model.prepare(b))
         .collect();
-    let mut resolver = model.resolver(OnDuplicate::Reject);
+    let mut resolver = model.resolver(OnDuplicate::Reject, None);
     let mut resolved = Vec::new();
     for b in prepared.iter().cloned() {
         resolved.extend(resolver.push(b));
@@ -284,7 +284,7 @@ fn bench_resolve(c: &mut Criterion) {
         b.iter_batched(
             || f.prepared.clone(),
             |batches| {
-                let mut resolver = model.resolver(OnDuplicate::Reject);
+                let mut resolver = model.resolver(OnDuplicate::Reject, None);
                 let mut out = Vec::new();
                 for batch in batches {
                     out.extend(resolver.push(batch));

@@ -11,6 +11,7 @@ mod seen;
 
 pub use orders::{OrdersModel, OrdersResolver};
 pub use rowhash::{hash_rows, value_text};
+pub use seen::SeenKeys;
 
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use ebay_import_map::{ImportSchema, RowModel as RowModelKind};
@@ -158,8 +159,14 @@ pub struct PreparedBatch {
 /// How the rows of an import type become stored entities: the parallel half.
 pub trait RowModel: Send + Sync {
     fn prepare(&self, batch: PositionedBatch) -> PreparedBatch;
-    /// The sequential half, for one file.
-    fn resolver(&self, on_duplicate: OnDuplicate) -> Box<dyn Resolver>;
+    /// The sequential half, for one file. `keys_in_memory` bounds the keys the in-file
+    /// duplicate check keeps in memory (the rest go to a temporary database on disk); `None`
+    /// keeps them all in memory.
+    fn resolver(
+        &self,
+        on_duplicate: OnDuplicate,
+        keys_in_memory: Option<usize>,
+    ) -> Box<dyn Resolver>;
 }
 
 /// The row model declared by a schema.

@@ -262,20 +262,25 @@ impl RowModel for OrdersModel {
         self.prepare_batch(batch)
     }
 
-    fn resolver(&self, on_duplicate: OnDuplicate) -> Box<dyn Resolver> {
-        Box::new(OrdersResolver::new(self.clone(), on_duplicate))
+    fn resolver(
+        &self,
+        on_duplicate: OnDuplicate,
+        keys_in_memory: Option<usize>,
+    ) -> Box<dyn Resolver> {
+        let seen = keys_in_memory.map_or_else(SeenKeys::new, SeenKeys::spilling_after);
+        Box::new(OrdersResolver::new(self.clone(), on_duplicate, seen))
     }
 }
 
 impl OrdersResolver {
-    pub fn new(model: OrdersModel, on_duplicate: OnDuplicate) -> Self {
+    pub fn new(model: OrdersModel, on_duplicate: OnDuplicate, seen: SeenKeys) -> Self {
         OrdersResolver {
             model,
             on_duplicate,
             queue: VecDeque::new(),
             first: 0,
             group: None,
-            seen: SeenKeys::new(),
+            seen,
             groups: 0,
         }
     }
@@ -722,7 +727,7 @@ mod tests {
 
     fn run(batches: Vec<PositionedBatch>, on_duplicate: OnDuplicate) -> Vec<ResolvedBatch> {
         let model = OrdersModel::new(&ORDERS);
-        let mut resolver = model.resolver(on_duplicate);
+        let mut resolver = model.resolver(on_duplicate, Some(2));
         let mut out = Vec::new();
         for b in batches {
             out.extend(resolver.push(model.prepare(b)));

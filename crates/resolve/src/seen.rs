@@ -14,6 +14,51 @@ const EMPTY: u64 = 0;
 
 pub struct SeenKeys {
     shards: Vec<Shard>,
+    len: usize,
+    /// Past this many keys in memory, they move to `disk`.
+    spill_after: Option<usize>,
+    disk: Option<Disk>,
+}
+
+/// Keys spilled to a private temporary SQLite database (deleted when closed): a B-tree keyed by
+/// the key hash, so memory stays bounded for any number of orders. The database's pages live in
+/// the OS page cache, not in this process.
+struct Disk {
+    conn: rusqlite::Connection,
+}
+
+impl Disk {
+    fn open() -> rusqlite::Result<Disk> {
+        let conn = rusqlite::Connection::open("")?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8192;
+             CREATE TABLE seen (k INTEGER PRIMARY KEY, v INTEGER NOT NULL);",
+        )?;
+        Ok(Disk { conn })
+    }
+
+    fn get(&self, key: u64) -> Option<u64> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT v FROM seen WHERE k = ?1")
+            .ok()?;
+        stmt.query_row([key as i64], |r| r.get::<_, i64>(0))
+            .ok()
+            .map(|v| v as u64)
+    }
+
+    fn put_all(&mut self, mut entries: Vec<(u64, u64)>) -> rusqlite::Result<()> {
+        entries.sort_unstable_by_key(|(k, _)| *k as i64);
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("INSERT OR REPLACE INTO seen (k, v) VALUES (?1, ?2)")?;
+            for (k, v) in entries {
+                stmt.execute([k as i64, v as i64])?;
+            }
+        }
+        tx.commit()
+    }
 }
 
 #[derive(Default)]
@@ -47,12 +92,63 @@ impl Default for SeenKeys {
 
 impl SeenKeys {
     pub fn new() -> Self {
+        SeenKeys {
+            shards: Self::empty_shards(),
+            len: 0,
+            spill_after: None,
+            disk: None,
+        }
+    }
+
+    /// Keeps at most `keys` keys in memory; the rest go to a temporary database on disk.
+    pub fn spilling_after(keys: usize) -> Self {
+        SeenKeys {
+            spill_after: Some(keys.max(1)),
+            ..Self::new()
+        }
+    }
+
+    fn empty_shards() -> Vec<Shard> {
         let shard = |i: usize| Shard {
             max_load: 84 + i * 11 / SHARDS,
             ..Shard::default()
         };
-        SeenKeys {
-            shards: (0..SHARDS).map(shard).collect(),
+        (0..SHARDS).map(shard).collect()
+    }
+
+    fn unpack(packed: u64) -> Seen {
+        Seen {
+            line: packed & LINE_MASK,
+            fingerprint: packed >> LINE_BITS,
+        }
+    }
+
+    /// Moves every key in memory to disk. A failing temporary database only costs memory: the
+    /// keys then stay where they are.
+    fn spill(&mut self) {
+        if self.disk.is_none() {
+            self.disk = Disk::open().ok();
+        }
+        let Some(disk) = self.disk.as_mut() else {
+            self.spill_after = None;
+            return;
+        };
+        let entries: Vec<(u64, u64)> = self
+            .shards
+            .iter()
+            .flat_map(|s| {
+                s.keys
+                    .iter()
+                    .zip(&s.values)
+                    .filter(|(k, _)| **k != EMPTY)
+                    .map(|(k, v)| (*k, *v))
+            })
+            .collect();
+        if disk.put_all(entries).is_ok() {
+            self.shards = Self::empty_shards();
+            self.len = 0;
+        } else {
+            self.spill_after = None;
         }
     }
 
@@ -64,20 +160,24 @@ impl SeenKeys {
     pub fn get(&self, key: u64) -> Option<Seen> {
         let (shard, key) = Self::place(key);
         let s = &self.shards[shard];
-        s.find(key).ok().map(|slot| {
-            let packed = s.values[slot];
-            Seen {
-                line: packed & LINE_MASK,
-                fingerprint: packed >> LINE_BITS,
-            }
-        })
+        let packed = match s.find(key) {
+            Ok(slot) => Some(s.values[slot]),
+            Err(_) => self.disk.as_ref().and_then(|d| d.get(key)),
+        };
+        packed.map(Self::unpack)
     }
 
     /// Remembers `key`, first seen at `line` (lines past 2^32 saturate) with `content`.
     pub fn insert(&mut self, key: u64, line: u64, content: u64) {
         let packed = (content >> LINE_BITS << LINE_BITS) | line.min(LINE_MASK);
         let (shard, key) = Self::place(key);
-        self.shards[shard].insert(key, packed);
+        // A key already on disk gets its new value in memory, which is looked at first.
+        if self.shards[shard].insert(key, packed) {
+            self.len += 1;
+        }
+        if self.spill_after.is_some_and(|max| self.len >= max) {
+            self.spill();
+        }
     }
 }
 
@@ -100,16 +200,21 @@ impl Shard {
         }
     }
 
-    fn insert(&mut self, key: u64, value: u64) {
+    /// Returns whether the key is new here.
+    fn insert(&mut self, key: u64, value: u64) -> bool {
         if (self.len + 1) * 100 > self.keys.len() * self.max_load {
             self.grow();
         }
         match self.find(key) {
-            Ok(slot) => self.values[slot] = value,
+            Ok(slot) => {
+                self.values[slot] = value;
+                false
+            }
             Err(slot) => {
                 self.keys[slot] = key;
                 self.values[slot] = value;
                 self.len += 1;
+                true
             }
         }
     }
@@ -145,6 +250,23 @@ mod tests {
         assert_eq!(seen.get(u64::MAX).unwrap().line, LINE_MASK);
         seen.insert(0, 3, 0);
         assert_eq!(seen.get(0).unwrap().line, 3);
+    }
+
+    #[test]
+    fn spilled_keys_are_found_on_disk_and_newer_values_win() {
+        let mut seen = SeenKeys::spilling_after(1000);
+        let key = |i: u64| i.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ (i << 7);
+        for i in 0..5_000u64 {
+            seen.insert(key(i), i, 0);
+        }
+        assert!(seen.disk.is_some());
+        assert!(seen.len < 1000);
+        for i in (0..5_000u64).step_by(7) {
+            assert_eq!(seen.get(key(i)).unwrap().line, i, "key {i}");
+        }
+        assert!(seen.get(key(9_999)).is_none());
+        seen.insert(key(3), 77, 0);
+        assert_eq!(seen.get(key(3)).unwrap().line, 77);
     }
 
     #[test]
