@@ -20,16 +20,25 @@ pub struct SeenKeys {
     disk: Option<Disk>,
 }
 
-/// Keys spilled to a private temporary SQLite database (deleted when closed): a B-tree keyed by
-/// the key hash, so memory stays bounded for any number of orders. The database's pages live in
-/// the OS page cache, not in this process.
+/// Keys spilled to a temporary SQLite file: a B-tree keyed by the key hash, so memory stays
+/// bounded for any number of orders. (SQLite's own "temporary database" may live in memory, so
+/// this is a named file in the temp directory, unlinked as soon as it is open.)
 struct Disk {
     conn: rusqlite::Connection,
 }
 
 impl Disk {
     fn open() -> rusqlite::Result<Disk> {
-        let conn = rusqlite::Connection::open("")?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "ebay-import-keys-{}-{nanos}.db",
+            std::process::id()
+        ));
+        let conn = rusqlite::Connection::open(&path)?;
+        // The open connection keeps the file; nothing else needs its name.
+        let _ = std::fs::remove_file(&path);
         conn.execute_batch(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8192;
              CREATE TABLE seen (k INTEGER PRIMARY KEY, v INTEGER NOT NULL);",
