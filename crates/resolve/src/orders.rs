@@ -427,6 +427,29 @@ impl OrdersResolver {
         g.rows.iter().any(|&other| key(other) == key((abs, row)))
     }
 
+    /// Rejects one row of a group for a reason that is not its own value.
+    fn reject_row(
+        &mut self,
+        (abs, row): RowRef,
+        code: ErrorCode,
+        message: String,
+        value: Option<String>,
+    ) {
+        let column = (code == ErrorCode::DuplicateKey).then(|| "order_number".to_string());
+        let p = self.pending(abs);
+        let pos = p.batch.positions[row as usize];
+        p.fates[row as usize] = RecordFate::Rejected;
+        p.rejects.push(Reject {
+            line: pos.line,
+            record: pos.record,
+            column,
+            code,
+            message,
+            value,
+            raw: None,
+        });
+    }
+
     fn close_group(&mut self) {
         let Some(group) = self.group.take() else {
             return;
@@ -443,19 +466,13 @@ impl OrdersResolver {
             );
             for &(abs, row) in &group.rows {
                 let errs = self.row_errors(abs, row);
-                let p = self.pending(abs);
-                let pos = p.batch.positions[row as usize];
-                p.fates[row as usize] = RecordFate::Rejected;
-                p.rejects.push(Reject {
-                    line: pos.line,
-                    record: pos.record,
-                    column: None,
-                    code: ErrorCode::OrderIncomplete,
-                    message: message.clone(),
-                    value: None,
-                    raw: None,
-                });
-                p.rejects.extend(errs);
+                self.reject_row(
+                    (abs, row),
+                    ErrorCode::OrderIncomplete,
+                    message.clone(),
+                    None,
+                );
+                self.pending(abs).rejects.extend(errs);
             }
             return;
         }
@@ -489,24 +506,17 @@ impl OrdersResolver {
                 .map(u64::to_string)
                 .collect::<Vec<_>>()
                 .join(", ");
-            for ((abs, row), errs) in own {
-                let p = self.pending(abs);
-                p.fates[row as usize] = RecordFate::Rejected;
+            let message = format!(
+                "order {} is rejected as a whole because line {lines} of it has errors; fix that \
+                 line and import the file again",
+                group.key
+            );
+            for (at, errs) in own {
                 if errs.is_empty() {
-                    let pos = p.batch.positions[row as usize];
-                    p.rejects.push(Reject {
-                        line: pos.line,
-                        record: pos.record,
-                        column: None,
-                        code: ErrorCode::OrderIncomplete,
-                        message: format!(
-                            "order {} is rejected as a whole because line {lines} of it has errors; fix that line and import the file again",
-                            group.key
-                        ),
-                        value: None,
-                        raw: None,
-                    });
+                    self.reject_row(at, ErrorCode::OrderIncomplete, message.clone(), None);
                 } else {
+                    let p = self.pending(at.0);
+                    p.fates[at.1 as usize] = RecordFate::Rejected;
                     p.rejects.extend(errs);
                 }
             }
@@ -583,22 +593,14 @@ impl OrdersResolver {
                 return;
             }
             Some(Seen { line, .. }) if self.on_duplicate == OnDuplicate::Reject => {
-                for &(abs, row) in &group.rows {
-                    let p = self.pending(abs);
-                    let pos = p.batch.positions[row as usize];
-                    p.fates[row as usize] = RecordFate::Rejected;
-                    p.rejects.push(Reject {
-                        line: pos.line,
-                        record: pos.record,
-                        column: Some("order_number".into()),
-                        code: ErrorCode::DuplicateKey,
-                        message: format!(
-                            "order {} already appeared at line {line} with different content; keep one version, or pass --on-duplicate last-wins to let the later rows win",
-                            group.key
-                        ),
-                        value: Some(group.key.clone()),
-                        raw: None,
-                    });
+                let message = format!(
+                    "order {} already appeared at line {line} with different content; keep one \
+                     version, or pass --on-duplicate last-wins to let the later rows win",
+                    group.key
+                );
+                for &at in &group.rows {
+                    let value = Some(group.key.clone());
+                    self.reject_row(at, ErrorCode::DuplicateKey, message.clone(), value);
                 }
                 return;
             }
