@@ -14,7 +14,6 @@ use ebay_import_store::{AccountRef, JobLog, JobStatus, SqliteStore, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
-use std::sync::Mutex;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
@@ -256,7 +255,7 @@ async fn import(database: &str, args: ImportArgs) -> Result<u8, Failure> {
     };
     let mut worst = EXIT_OK;
     for input in inputs {
-        let bar = progress_bar(input.size, args.json);
+        let bar = progress_bar(args.json);
         let progress = |rows: u64| {
             if let Some(b) = &bar {
                 b.set_position(rows);
@@ -341,7 +340,7 @@ fn emit_summary(summary: &ImportSummary, json: bool) {
     let _ = writeln!(out, "{text}");
 }
 
-fn progress_bar(size: Option<u64>, json: bool) -> Option<ProgressBar> {
+fn progress_bar(json: bool) -> Option<ProgressBar> {
     if json || !std::io::stderr().is_terminal() {
         return None;
     }
@@ -350,7 +349,6 @@ fn progress_bar(size: Option<u64>, json: bool) -> Option<ProgressBar> {
         ProgressStyle::with_template("{spinner} {pos} rows  {per_sec}  {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    let _ = size;
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     Some(bar)
 }
@@ -416,7 +414,7 @@ async fn jobs(database: &str, command: JobsCommand) -> Result<u8, Failure> {
         JobsCommand::Errors { id, format, out } => {
             let job = store.job(&id).await.map_err(failed)?;
             let rejects = store.rejects(job.id).await.map_err(failed)?;
-            let sink: Box<dyn Write> = match &out {
+            let mut w: Box<dyn Write> = match &out {
                 Some(path) => {
                     Box::new(BufWriter::new(File::create(path).map_err(|e| {
                         usage(anyhow::anyhow!("cannot create {path}: {e}"))
@@ -424,13 +422,9 @@ async fn jobs(database: &str, command: JobsCommand) -> Result<u8, Failure> {
                 }
                 None => Box::new(std::io::stdout().lock()),
             };
-            let sink = Mutex::new(sink);
-            let mut w = sink
-                .lock()
-                .map_err(|_| failed(anyhow::anyhow!("output lock poisoned")))?;
             match format {
                 ErrorFormat::Csv => {
-                    let mut csv = RejectsCsv::new(&mut *w).map_err(failed)?;
+                    let mut csv = RejectsCsv::new(&mut w).map_err(failed)?;
                     csv.write(&rejects).map_err(failed)?;
                     csv.finish().map_err(failed)?;
                 }

@@ -43,10 +43,53 @@ fn round3(x: f64) -> f64 {
 pub fn summary_text(s: &ImportSummary) -> String {
     let j = &s.job;
     let mut out = String::new();
+    if s.dry_run {
+        out.push_str("dry run: ");
+    }
+    job_lines(j, &s.warnings, &mut out);
+    let _ = write!(
+        out,
+        "  {}, delimiter {:?}, site {}; {:.2} s, {:.0} rows/s",
+        j.encoding.as_deref().unwrap_or("?"),
+        j.delimiter.as_deref().unwrap_or("?"),
+        j.site.as_deref().unwrap_or("?"),
+        s.seconds,
+        s.rows_per_second()
+    );
+    out
+}
+
+/// A recorded job for people: what `jobs show` prints without `--json`.
+pub fn job_text(j: &JobRecord) -> String {
+    let warnings: Vec<String> = j
+        .metadata
+        .get("warnings")
+        .and_then(|w| serde_json::from_value(w.clone()).ok())
+        .unwrap_or_default();
+    let mut out = String::new();
+    job_lines(j, &warnings, &mut out);
+    let _ = write!(
+        out,
+        "  account {}, by {}; created {}, started {}, finished {}\n  file {} bytes, sha256 {}; {}, delimiter {:?}, site {}",
+        j.account_id,
+        j.created_by,
+        j.created_at,
+        j.started_at.as_deref().unwrap_or("-"),
+        j.finished_at.as_deref().unwrap_or("-"),
+        j.file_size.map_or("?".to_string(), |n| n.to_string()),
+        j.file_sha256.as_deref().unwrap_or("-"),
+        j.encoding.as_deref().unwrap_or("?"),
+        j.delimiter.as_deref().unwrap_or("?"),
+        j.site.as_deref().unwrap_or("?"),
+    );
+    out
+}
+
+/// The lines a job summary and `jobs show` share: status, error, counts, warnings.
+fn job_lines(j: &JobRecord, warnings: &[String], out: &mut String) {
     let _ = writeln!(
         out,
-        "{}{} job {} [{}]: {}",
-        if s.dry_run { "dry run: " } else { "" },
+        "{} job {} [{}]: {}",
         j.file_name,
         j.id,
         j.import_type.as_deref().unwrap_or("?"),
@@ -75,19 +118,9 @@ pub fn summary_text(s: &ImportSummary) -> String {
             .collect();
         let _ = writeln!(out, "  rejects by code: {}", codes.join(", "));
     }
-    for w in &s.warnings {
+    for w in warnings {
         let _ = writeln!(out, "  warning: {w}");
     }
-    let _ = write!(
-        out,
-        "  {}, delimiter {}, site {}; {:.2} s, {:.0} rows/s",
-        j.encoding.as_deref().unwrap_or("?"),
-        j.delimiter.as_deref().unwrap_or("?"),
-        j.site.as_deref().unwrap_or("?"),
-        s.seconds,
-        s.rows_per_second()
-    );
-    out
 }
 
 pub fn inspect_text(r: &InspectReport) -> String {
@@ -138,8 +171,4 @@ pub fn jobs_table(jobs: &[JobRecord]) -> String {
         );
     }
     out
-}
-
-pub fn job_text(j: &JobRecord) -> String {
-    serde_json::to_string_pretty(j).unwrap_or_default()
 }

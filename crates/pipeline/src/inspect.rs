@@ -3,6 +3,7 @@
 use crate::{open_with_header, ImportError, Input};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
+use ebay_import_model::Skipped;
 use ebay_import_read::{parse_chunk, sniff::delimiter_name, ParseSpec, ReadOptions};
 use serde::Serialize;
 
@@ -16,6 +17,15 @@ pub struct InspectRecord {
 pub struct InspectSkip {
     pub line: u64,
     pub reason: &'static str,
+}
+
+impl From<&Skipped> for InspectSkip {
+    fn from(s: &Skipped) -> Self {
+        InspectSkip {
+            line: s.line,
+            reason: s.reason.as_str(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,14 +81,7 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
         unknown_columns: Vec::new(),
         missing_columns: Vec::new(),
         records: Vec::new(),
-        skipped: header
-            .skipped
-            .iter()
-            .map(|s| InspectSkip {
-                line: s.line,
-                reason: s.reason.as_str(),
-            })
-            .collect(),
+        skipped: header.skipped.iter().map(InspectSkip::from).collect(),
         errors: Vec::new(),
     };
     if let Some(m) = &header.mapping {
@@ -137,10 +140,7 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
             raw.skipped
                 .iter()
                 .filter(|s| s.line < until)
-                .map(|s| InspectSkip {
-                    line: s.line,
-                    reason: s.reason.as_str(),
-                }),
+                .map(InspectSkip::from),
         );
         report.errors.extend(
             raw.rejects

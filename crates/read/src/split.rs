@@ -244,10 +244,8 @@ impl Splitter {
 
     /// Drops the first `len` bytes, which hold `records` whole records.
     pub fn consume(&mut self, len: usize, records: u64) {
-        self.pos.line += count_breaks(&self.buf[..len], self.buf.get(len).copied());
-        self.pos.byte += len as u64;
+        self.advance(len);
         self.pos.record += records;
-        self.buf.drain(..len);
         self.scanner = Scanner::new(self.scanner.delimiter);
     }
 
@@ -348,11 +346,11 @@ impl Splitter {
                 } else {
                     k + 1
                 };
-                self.consume_dropped(end);
+                self.advance(end);
                 break;
             }
             let all = self.buf.len();
-            self.consume_dropped(all);
+            self.advance(all);
             scan_from = 0;
             if self.eof {
                 break;
@@ -371,7 +369,8 @@ impl Splitter {
         })
     }
 
-    fn consume_dropped(&mut self, len: usize) {
+    /// Drops the first `len` bytes of the buffer, moving the position past their lines.
+    fn advance(&mut self, len: usize) {
         self.pos.line += count_breaks(&self.buf[..len], self.buf.get(len).copied());
         self.pos.byte += len as u64;
         self.buf.drain(..len);
