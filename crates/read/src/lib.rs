@@ -4,7 +4,8 @@
 //! The flow is: detect the encoding and the delimiter from a sample ([`CsvSource::open`]),
 //! look at the first records to find the header ([`CsvSource::peek_records`]), then cut the
 //! rest into chunks of whole records ([`Splitter`], one sequential memchr pass) that
-//! [`parse_chunk`] tokenizes with csv-core, in parallel, into [`RawBatch`]es.
+//! [`parse_chunk`] tokenizes in parallel into [`RawBatch`]es: a zero-copy fast path for records
+//! without escapes, csv-core for the rest.
 
 pub mod encoding;
 mod lines;
