@@ -244,6 +244,39 @@ fn reimport_is_idempotent_and_a_changed_value_updates_exactly_one_row() {
     assert_eq!(env.count("SELECT COUNT(*) FROM order_items"), 4);
 }
 
+#[test]
+fn a_key_that_shares_its_index_hash_with_another_stays_a_row_of_its_own() {
+    // The store indexes a hash of (account, key). Give a stored row another key while it
+    // keeps the hash of 98-76543-21098: that key's next import must find no row of its own
+    // (insert), and leave the row that merely shares its hash untouched.
+    let env = Env::new();
+    let file = env.copy_sample();
+    let first = env.import("demo", &[file]);
+    first.expect_code(0);
+    let first_job = s(&first.json(), "job_id").to_string();
+    env.exec(&[
+        "UPDATE orders SET order_key = 'XX-COLLIDES', total_price = '1.00' \
+         WHERE order_key = '98-76543-21098'",
+    ]);
+
+    let again = env.import("demo", &[file]);
+    again.expect_code(0);
+    let j = again.json();
+    assert_eq!(u(&j, "tables.orders.inserted"), 1);
+    assert_eq!(u(&j, "tables.orders.updated"), 0);
+    assert_eq!(u(&j, "tables.orders.unchanged"), 2);
+    let second_job = s(&j, "job_id").to_string();
+    assert_eq!(
+        env.rows("SELECT order_key, total_price, job_id FROM orders ORDER BY order_key"),
+        vec![
+            vec![t("12-34567-89012"), t("32.09"), t(&first_job)],
+            vec![t("98-76543-21098"), t("34.00"), t(&second_job)],
+            vec![t("SRN-1003"), None, t(&first_job)],
+            vec![t("XX-COLLIDES"), t("1.00"), t(&first_job)],
+        ]
+    );
+}
+
 // --- 3. the seed's canonical CSV -------------------------------------------------------------
 
 #[test]

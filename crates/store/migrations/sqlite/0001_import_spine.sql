@@ -1,9 +1,10 @@
 -- The import spine: accounts, jobs, rejects, orders and order items (SQLite).
 -- Money is stored as exact decimal text ('12.34'), dates as ISO text, booleans as 0/1.
--- Data tables are rowid tables with a unique natural key: wide rows are appended in order and
--- only the narrow key index takes random inserts. The key comes first in that index: every
--- row of an import shares the account id, so leading with it would only lengthen each compare.
--- Item keys start with their order key, so an order's items are a prefix range of that index.
+-- Data tables are rowid tables: wide rows are appended in order and only a narrow index takes
+-- random inserts. That index holds a 64-bit hash of (account id, natural key) instead of the
+-- key text and the account id, a fifth of the size, so a small page cache holds it; the
+-- store compares the account and the key text of a hash's rows, so keys that share a hash
+-- stay apart, and a natural key is unique per account because the store writes each key once.
 
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY NOT NULL,
@@ -54,6 +55,7 @@ CREATE INDEX import_rejects_job ON import_rejects (job_id, line);
 CREATE TABLE orders (
     account_id TEXT NOT NULL REFERENCES accounts(id),
     order_key TEXT NOT NULL,
+    key_hash INTEGER NOT NULL,
     sales_record_number TEXT,
     order_number TEXT,
     buyer_username TEXT,
@@ -124,13 +126,14 @@ CREATE TABLE orders (
     shipping_status TEXT,
     row_hash INTEGER NOT NULL,
     job_id TEXT NOT NULL,
-    source_line INTEGER NOT NULL,
-    UNIQUE (order_key, account_id)
+    source_line INTEGER NOT NULL
 );
+CREATE INDEX orders_key_hash ON orders (key_hash);
 
 CREATE TABLE order_items (
     account_id TEXT NOT NULL REFERENCES accounts(id),
     item_key TEXT NOT NULL,
+    key_hash INTEGER NOT NULL,
     order_key TEXT NOT NULL,
     sales_record_number TEXT,
     order_number TEXT,
@@ -158,6 +161,6 @@ CREATE TABLE order_items (
     currency TEXT,
     row_hash INTEGER NOT NULL,
     job_id TEXT NOT NULL,
-    source_line INTEGER NOT NULL,
-    UNIQUE (item_key, account_id)
+    source_line INTEGER NOT NULL
 );
+CREATE INDEX order_items_key_hash ON order_items (key_hash);
