@@ -63,8 +63,9 @@ struct DialectArgs {
     /// Field delimiter: , ; | or tab; sniffed when omitted.
     #[arg(long)]
     delimiter: Option<String>,
-    /// Longest record accepted, in bytes; longer ones are rejected with line_too_long.
-    #[arg(long, default_value_t = DEFAULT_MAX_RECORD_BYTES as u64, value_parser = parse_size)]
+    /// Longest record accepted, in bytes (at most 1GiB); longer ones are rejected with
+    /// line_too_long.
+    #[arg(long, default_value_t = DEFAULT_MAX_RECORD_BYTES as u64, value_parser = parse_line_limit)]
     max_line_bytes: u64,
     /// Largest input accepted (e.g. 2GiB, 500MB, 1000000).
     #[arg(long, default_value_t = DEFAULT_MAX_FILE_SIZE, value_parser = parse_size)]
@@ -441,6 +442,15 @@ async fn jobs(database: &str, command: JobsCommand) -> Result<u8, Failure> {
 }
 
 /// Parses sizes like `2GiB`, `500MB`, `64k`, `1000`.
+/// The record limit: chunks of records are addressed with 32-bit offsets.
+fn parse_line_limit(s: &str) -> Result<u64, String> {
+    let n = parse_size(s)?;
+    if n == 0 || n > 1 << 30 {
+        return Err(format!("{s:?} is outside 1 byte .. 1GiB"));
+    }
+    Ok(n)
+}
+
 fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -476,6 +486,9 @@ mod tests {
         assert_eq!(parse_size("500MB"), Ok(500_000_000));
         assert_eq!(parse_size("17"), Ok(17));
         assert!(parse_size("1 parsec").is_err());
+        assert_eq!(parse_line_limit("1MiB"), Ok(1 << 20));
+        assert!(parse_line_limit("2GiB").is_err());
+        assert!(parse_line_limit("0").is_err());
     }
 
     #[test]
