@@ -745,8 +745,8 @@ impl Cells {
                 let len: usize = column(c).iter().map(|&(s, e)| (e - s) as usize).sum();
                 let mut offsets = Vec::with_capacity(self.rows + 1);
                 offsets.push(0i32);
-                // 16 bytes of slack: see below.
-                (vec![0u8; len + 16], offsets, 0)
+                // Slack for the fixed-size copies below.
+                (vec![0u8; len + 64], offsets, 0)
             })
             .collect();
         for tile in (0..self.rows).step_by(TILE) {
@@ -759,13 +759,15 @@ impl Cells {
                         (chunk, s as usize)
                     };
                     let n = (e - s) as usize;
-                    // Most fields are short: copying a fixed 16 bytes (the excess is
-                    // overwritten by the next value, or cut off) is a couple of instructions,
+                    // Most fields are short: copying a fixed 16, 32 or 64 bytes (the excess
+                    // is overwritten by the next value, or cut off) is a few instructions,
                     // where a copy of the exact length is a memcpy call.
-                    if n <= 16 && start + 16 <= buf.len() {
-                        values[*at..*at + 16].copy_from_slice(&buf[start..start + 16]);
-                    } else {
-                        values[*at..*at + n].copy_from_slice(&buf[start..start + n]);
+                    let room = buf.len() - start;
+                    match n {
+                        0..=16 if room >= 16 => copy_fixed::<16>(values, *at, buf, start),
+                        17..=32 if room >= 32 => copy_fixed::<32>(values, *at, buf, start),
+                        33..=64 if room >= 64 => copy_fixed::<64>(values, *at, buf, start),
+                        _ => values[*at..*at + n].copy_from_slice(&buf[start..start + n]),
                     }
                     *at += n;
                     offsets.push(*at as i32);
@@ -785,6 +787,11 @@ impl Cells {
         CELLS.with(|c| *c.borrow_mut() = self.spans);
         columns
     }
+}
+
+#[inline(always)]
+fn copy_fixed<const N: usize>(dst: &mut [u8], at: usize, src: &[u8], start: usize) {
+    dst[at..at + N].copy_from_slice(&src[start..start + N]);
 }
 
 thread_local! {
