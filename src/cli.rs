@@ -10,7 +10,7 @@ use ebay_import_pipeline::{
 use ebay_import_read::{sniff::parse_delimiter, ReadOptions, DEFAULT_MAX_RECORD_BYTES};
 use ebay_import_report::{reject_json, RejectsCsv};
 use ebay_import_resolve::OnDuplicate;
-use ebay_import_store::{AccountRef, JobLog, JobStatus, SqliteStore, StoreError};
+use ebay_import_store::{AccountRef, JobLog, JobStatus, Store, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -29,7 +29,7 @@ const DEFAULT_DATABASE: &str = "sqlite://ebay-import.db";
     about = "Import eBay seller CSV exports into a database, per account, with line-exact rejects"
 )]
 pub struct Cli {
-    /// Database URL (sqlite://PATH). Created on first use.
+    /// Database URL: sqlite://PATH (created on first use) or postgres://USER@HOST/DATABASE.
     #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE)]
     database: String,
     #[command(subcommand)]
@@ -203,16 +203,31 @@ fn read_options(d: &DialectArgs) -> Result<ReadOptions, Failure> {
     })
 }
 
-async fn open_store(url: &str) -> Result<SqliteStore, Failure> {
-    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        return Err(usage(anyhow::anyhow!(
-            "PostgreSQL is not supported yet; use a sqlite:// URL"
-        )));
-    }
-    SqliteStore::connect(url).await.map_err(|e| match e {
-        StoreError::UnsupportedUrl(_) => usage(e),
-        e => usage(anyhow::anyhow!("cannot open database {url}: {e}")),
+/// A database that cannot be opened is a set-up error (exit 2), named in one line.
+async fn open_store(url: &str) -> Result<Store, Failure> {
+    Store::connect(url).await.map_err(|e| match e {
+        StoreError::UnsupportedUrl(_) | StoreError::Connect(_) => usage(e),
+        e => usage(anyhow::anyhow!("cannot open database {}: {e}", redact(url))),
     })
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
 }
 
 fn os_user() -> String {
@@ -441,7 +456,6 @@ async fn jobs(database: &str, command: JobsCommand) -> Result<u8, Failure> {
     Ok(EXIT_OK)
 }
 
-/// Parses sizes like `2GiB`, `500MB`, `64k`, `1000`.
 /// The record limit: chunks of records are addressed with 32-bit offsets.
 fn parse_line_limit(s: &str) -> Result<u64, String> {
     let n = parse_size(s)?;
@@ -451,6 +465,7 @@ fn parse_line_limit(s: &str) -> Result<u64, String> {
     Ok(n)
 }
 
+/// Parses sizes like `2GiB`, `500MB`, `64k`, `1000`.
 fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -489,6 +504,16 @@ mod tests {
         assert_eq!(parse_line_limit("1MiB"), Ok(1 << 20));
         assert!(parse_line_limit("2GiB").is_err());
         assert!(parse_line_limit("0").is_err());
+    }
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(redact("sqlite://a.db"), "sqlite://a.db");
     }
 
     #[test]

@@ -9,12 +9,13 @@ use ebay_import_generate::{write_orders_report, OrdersReportOptions};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+// Casts make the columns text on both stores (PostgreSQL's are typed).
 const ORDERS_SQL: &str = "SELECT order_key, order_number, sales_record_number, buyer_name, \
-     total_price, sale_date, payment_status, order_status, shipping_status, currency, \
-     CAST(source_line AS TEXT) FROM orders ORDER BY order_key";
+     CAST(total_price AS TEXT), CAST(sale_date AS TEXT), payment_status, order_status, \
+     shipping_status, currency, CAST(source_line AS TEXT) FROM orders ORDER BY order_key";
 
 const ITEMS_SQL: &str = "SELECT item_key, order_key, item_number, item_title, \
-     CAST(quantity AS TEXT), sold_for, transaction_id, variation_details, \
+     CAST(quantity AS TEXT), CAST(sold_for AS TEXT), transaction_id, variation_details, \
      CAST(source_line AS TEXT) FROM order_items ORDER BY item_key";
 
 /// A file of `MINI_HEADER` and the given data lines (LF line ends).
@@ -39,209 +40,211 @@ fn order_keys(env: &Env) -> Vec<String> {
 
 #[test]
 fn sample_import_reports_counts_footer_and_stores_exact_values() {
-    let env = Env::new();
-    let file = env.copy_sample();
-    let run = env.import("demo", &[file]);
-    run.expect_code(0);
-    let j = run.json();
+    for env in Env::each_store("sample_import_report") {
+        let file = env.copy_sample();
+        let run = env.import("demo", &[file]);
+        run.expect_code(0);
+        let j = run.json();
 
-    assert_eq!(s(&j, "status"), "completed");
-    assert_eq!(s(&j, "import_type"), "orders");
-    assert_eq!(s(&j, "file"), SAMPLE_REL);
-    assert_eq!(s(&j, "encoding"), "UTF-8");
-    assert_eq!(s(&j, "delimiter"), ",");
-    assert_eq!(s(&j, "site"), "US");
-    assert_eq!(j["dry_run"], Value::Bool(false));
-    assert_eq!(j["error"], Value::Null);
-    assert_counts(&j, 5, 5, 0, 0, 0);
-    // Bare-comma line 1, padding row 3, blank line 9 and the two footer lines 10-11.
-    assert_eq!(u(&j, "skipped"), 5);
-    assert!(codes(&j).is_empty(), "no rejects: {j}");
-    assert_eq!(u(&j, "tables.orders.inserted"), 3);
-    assert_eq!(u(&j, "tables.orders.updated"), 0);
-    assert_eq!(u(&j, "tables.orders.unchanged"), 0);
-    assert_eq!(u(&j, "tables.order_items.inserted"), 4);
-    assert_eq!(u(&j, "tables.order_items.updated"), 0);
-    assert_eq!(u(&j, "tables.order_items.unchanged"), 0);
-    assert_eq!(u(&j, "footer.record_count"), 3);
-    assert_eq!(s(&j, "footer.seller_id"), "example_seller");
-    assert_eq!(j["warnings"], serde_json::json!([]));
-    assert_eq!(u(&j, "file_size"), sample_bytes().len() as u64);
-    let sha = s(&j, "file_sha256");
-    assert!(
-        sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
-        "sha256 hex: {sha}"
-    );
+        assert_eq!(s(&j, "status"), "completed");
+        assert_eq!(s(&j, "import_type"), "orders");
+        assert_eq!(s(&j, "file"), SAMPLE_REL);
+        assert_eq!(s(&j, "encoding"), "UTF-8");
+        assert_eq!(s(&j, "delimiter"), ",");
+        assert_eq!(s(&j, "site"), "US");
+        assert_eq!(j["dry_run"], Value::Bool(false));
+        assert_eq!(j["error"], Value::Null);
+        assert_counts(&j, 5, 5, 0, 0, 0);
+        // Bare-comma line 1, padding row 3, blank line 9 and the two footer lines 10-11.
+        assert_eq!(u(&j, "skipped"), 5);
+        assert!(codes(&j).is_empty(), "no rejects: {j}");
+        assert_eq!(u(&j, "tables.orders.inserted"), 3);
+        assert_eq!(u(&j, "tables.orders.updated"), 0);
+        assert_eq!(u(&j, "tables.orders.unchanged"), 0);
+        assert_eq!(u(&j, "tables.order_items.inserted"), 4);
+        assert_eq!(u(&j, "tables.order_items.updated"), 0);
+        assert_eq!(u(&j, "tables.order_items.unchanged"), 0);
+        assert_eq!(u(&j, "footer.record_count"), 3);
+        assert_eq!(s(&j, "footer.seller_id"), "example_seller");
+        assert_eq!(j["warnings"], serde_json::json!([]));
+        assert_eq!(u(&j, "file_size"), sample_bytes().len() as u64);
+        let sha = s(&j, "file_sha256");
+        assert!(
+            sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+            "sha256 hex: {sha}"
+        );
 
-    let job_id = s(&j, "job_id").to_string();
-    let account_id = s(&j, "account_id").to_string();
-    assert_eq!(
-        env.rows("SELECT id, slug FROM accounts"),
-        vec![vec![t(&account_id), t("demo")]]
-    );
+        let job_id = s(&j, "job_id").to_string();
+        let account_id = s(&j, "account_id").to_string();
+        assert_eq!(
+            env.rows("SELECT CAST(id AS TEXT), slug FROM accounts"),
+            vec![vec![t(&account_id), t("demo")]]
+        );
 
-    assert_eq!(
-        env.rows(ORDERS_SQL),
-        vec![
+        assert_eq!(
+            env.rows(ORDERS_SQL),
             vec![
-                t("12-34567-89012"),
-                t("12-34567-89012"),
-                t("1001"),
-                t("Pat Example"),
-                t("32.09"),
-                t("2024-03-15 00:00:00"),
-                t("PAID"),
-                t("SHIPPED"),
-                t("SHIPPED"),
-                t("USD"),
-                t("4"),
-            ],
+                vec![
+                    t("12-34567-89012"),
+                    t("12-34567-89012"),
+                    t("1001"),
+                    t("Pat Example"),
+                    t("32.09"),
+                    t("2024-03-15 00:00:00"),
+                    t("PAID"),
+                    t("SHIPPED"),
+                    t("SHIPPED"),
+                    t("USD"),
+                    t("4"),
+                ],
+                vec![
+                    t("98-76543-21098"),
+                    t("98-76543-21098"),
+                    t("1002"),
+                    t("Sam Sample"),
+                    t("34.00"),
+                    t("2024-03-15 00:00:00"),
+                    t("PAID"),
+                    t("PROCESSING"),
+                    t("NOT_SHIPPED"),
+                    t("USD"),
+                    t("5"),
+                ],
+                vec![
+                    t("SRN-1003"),
+                    None,
+                    t("1003"),
+                    None,
+                    None,
+                    t("2024-03-15 00:00:00"),
+                    t("PENDING"),
+                    t("PENDING"),
+                    t("NOT_SHIPPED"),
+                    t("USD"),
+                    t("8"),
+                ],
+            ]
+        );
+        assert_eq!(
+            env.rows(ITEMS_SQL),
             vec![
-                t("98-76543-21098"),
-                t("98-76543-21098"),
-                t("1002"),
-                t("Sam Sample"),
-                t("34.00"),
-                t("2024-03-15 00:00:00"),
-                t("PAID"),
-                t("PROCESSING"),
-                t("NOT_SHIPPED"),
-                t("USD"),
-                t("5"),
-            ],
-            vec![
-                t("SRN-1003"),
-                None,
-                t("1003"),
-                None,
-                None,
-                t("2024-03-15 00:00:00"),
-                t("PENDING"),
-                t("PENDING"),
-                t("NOT_SHIPPED"),
-                t("USD"),
-                t("8"),
-            ],
-        ]
-    );
-    assert_eq!(
-        env.rows(ITEMS_SQL),
-        vec![
-            vec![
-                t("12-34567-89012/123456789012-1234567890123"),
-                t("12-34567-89012"),
-                t("123456789012"),
-                t("Widget, large \"XL\" edition"),
-                t("2"),
-                t("12.50"),
-                t("1234567890123"),
-                None,
-                t("4"),
-            ],
-            vec![
-                t("98-76543-21098/223456789012-2234567890123"),
-                t("98-76543-21098"),
-                t("223456789012"),
-                t("Gadget A"),
-                t("1"),
-                t("13.00"),
-                t("2234567890123"),
-                t("[Color:Red]"),
-                t("6"),
-            ],
-            vec![
-                t("98-76543-21098/323456789012-3234567890123"),
-                t("98-76543-21098"),
-                t("323456789012"),
-                t("Gadget B"),
-                t("1"),
-                t("15.00"),
-                t("3234567890123"),
-                None,
-                t("7"),
-            ],
-            vec![
-                t("SRN-1003/423456789012"),
-                t("SRN-1003"),
-                t("423456789012"),
-                t("Thing C"),
-                t("1"),
-                t("5.00"),
-                None,
-                None,
-                t("8"),
-            ],
-        ]
-    );
-    // Every stored row belongs to this job and account.
-    let other = format!(
+                vec![
+                    t("12-34567-89012/123456789012-1234567890123"),
+                    t("12-34567-89012"),
+                    t("123456789012"),
+                    t("Widget, large \"XL\" edition"),
+                    t("2"),
+                    t("12.50"),
+                    t("1234567890123"),
+                    None,
+                    t("4"),
+                ],
+                vec![
+                    t("98-76543-21098/223456789012-2234567890123"),
+                    t("98-76543-21098"),
+                    t("223456789012"),
+                    t("Gadget A"),
+                    t("1"),
+                    t("13.00"),
+                    t("2234567890123"),
+                    t("[Color:Red]"),
+                    t("6"),
+                ],
+                vec![
+                    t("98-76543-21098/323456789012-3234567890123"),
+                    t("98-76543-21098"),
+                    t("323456789012"),
+                    t("Gadget B"),
+                    t("1"),
+                    t("15.00"),
+                    t("3234567890123"),
+                    None,
+                    t("7"),
+                ],
+                vec![
+                    t("SRN-1003/423456789012"),
+                    t("SRN-1003"),
+                    t("423456789012"),
+                    t("Thing C"),
+                    t("1"),
+                    t("5.00"),
+                    None,
+                    None,
+                    t("8"),
+                ],
+            ]
+        );
+        // Every stored row belongs to this job and account.
+        let other = format!(
         "SELECT (SELECT COUNT(*) FROM orders WHERE job_id <> '{job_id}' OR account_id <> '{account_id}') + \
          (SELECT COUNT(*) FROM order_items WHERE job_id <> '{job_id}' OR account_id <> '{account_id}')"
     );
-    assert_eq!(env.count(&other), 0);
-    assert_eq!(env.count("SELECT COUNT(*) FROM import_rejects"), 0);
-    assert_eq!(
+        assert_eq!(env.count(&other), 0);
+        assert_eq!(env.count("SELECT COUNT(*) FROM import_rejects"), 0);
+        assert_eq!(
         env.rows(&format!(
             "SELECT status, CAST(rows_read AS TEXT), CAST(inserted AS TEXT) FROM import_jobs WHERE id = '{job_id}'"
         )),
         vec![vec![t("completed"), t("5"), t("5")]]
     );
+    }
 }
 
 // --- 2. re-import ----------------------------------------------------------------------------
 
 #[test]
 fn reimport_is_idempotent_and_a_changed_value_updates_exactly_one_row() {
-    let env = Env::new();
-    let file = env.copy_sample();
-    let first = env.import("demo", &[file]);
-    first.expect_code(0);
-    let first_job = s(&first.json(), "job_id").to_string();
+    for env in Env::each_store("reimport_is_idempote") {
+        let file = env.copy_sample();
+        let first = env.import("demo", &[file]);
+        first.expect_code(0);
+        let first_job = s(&first.json(), "job_id").to_string();
 
-    let again = env.import("demo", &[file]);
-    again.expect_code(0);
-    let j = again.json();
-    assert_eq!(s(&j, "status"), "completed");
-    assert_counts(&j, 5, 0, 0, 5, 0);
-    assert_eq!(u(&j, "tables.orders.unchanged"), 3);
-    assert_eq!(u(&j, "tables.orders.inserted"), 0);
-    assert_eq!(u(&j, "tables.orders.updated"), 0);
-    assert_eq!(u(&j, "tables.order_items.unchanged"), 4);
-    assert_eq!(u(&j, "tables.order_items.inserted"), 0);
-    assert_eq!(u(&j, "tables.order_items.updated"), 0);
-    assert_eq!(
-        env.count(&format!(
-            "SELECT COUNT(*) FROM orders WHERE job_id <> '{first_job}'"
-        )),
-        0,
-        "unchanged rows are not rewritten"
-    );
+        let again = env.import("demo", &[file]);
+        again.expect_code(0);
+        let j = again.json();
+        assert_eq!(s(&j, "status"), "completed");
+        assert_counts(&j, 5, 0, 0, 5, 0);
+        assert_eq!(u(&j, "tables.orders.unchanged"), 3);
+        assert_eq!(u(&j, "tables.orders.inserted"), 0);
+        assert_eq!(u(&j, "tables.orders.updated"), 0);
+        assert_eq!(u(&j, "tables.order_items.unchanged"), 4);
+        assert_eq!(u(&j, "tables.order_items.inserted"), 0);
+        assert_eq!(u(&j, "tables.order_items.updated"), 0);
+        assert_eq!(
+            env.count(&format!(
+                "SELECT COUNT(*) FROM orders WHERE job_id <> '{first_job}'"
+            )),
+            0,
+            "unchanged rows are not rewritten"
+        );
 
-    // Order 1001 (line 4): Total Price $32.09 -> $33.09.
-    let text = String::from_utf8(sample_bytes()).expect("sample is UTF-8");
-    assert_eq!(text.matches("$32.09").count(), 1);
-    let changed = env.write("changed.csv", text.replace("$32.09", "$33.09"));
-    let run = env.import("demo", &[&changed]);
-    run.expect_code(0);
-    let j = run.json();
-    assert_eq!(s(&j, "status"), "completed");
-    assert_counts(&j, 5, 0, 1, 4, 0);
-    assert_eq!(u(&j, "tables.orders.updated"), 1);
-    assert_eq!(u(&j, "tables.orders.unchanged"), 2);
-    assert_eq!(u(&j, "tables.orders.inserted"), 0);
-    assert_eq!(u(&j, "tables.order_items.updated"), 0);
-    assert_eq!(u(&j, "tables.order_items.unchanged"), 4);
-    let third_job = s(&j, "job_id").to_string();
-    assert_eq!(
-        env.rows("SELECT order_key, total_price, job_id FROM orders ORDER BY order_key"),
+        // Order 1001 (line 4): Total Price $32.09 -> $33.09.
+        let text = String::from_utf8(sample_bytes()).expect("sample is UTF-8");
+        assert_eq!(text.matches("$32.09").count(), 1);
+        let changed = env.write("changed.csv", text.replace("$32.09", "$33.09"));
+        let run = env.import("demo", &[&changed]);
+        run.expect_code(0);
+        let j = run.json();
+        assert_eq!(s(&j, "status"), "completed");
+        assert_counts(&j, 5, 0, 1, 4, 0);
+        assert_eq!(u(&j, "tables.orders.updated"), 1);
+        assert_eq!(u(&j, "tables.orders.unchanged"), 2);
+        assert_eq!(u(&j, "tables.orders.inserted"), 0);
+        assert_eq!(u(&j, "tables.order_items.updated"), 0);
+        assert_eq!(u(&j, "tables.order_items.unchanged"), 4);
+        let third_job = s(&j, "job_id").to_string();
+        assert_eq!(
+        env.rows("SELECT order_key, CAST(total_price AS TEXT), CAST(job_id AS TEXT) FROM orders ORDER BY order_key"),
         vec![
             vec![t("12-34567-89012"), t("33.09"), t(&third_job)],
             vec![t("98-76543-21098"), t("34.00"), t(&first_job)],
             vec![t("SRN-1003"), None, t(&first_job)],
         ]
     );
-    assert_eq!(env.count("SELECT COUNT(*) FROM orders"), 3);
-    assert_eq!(env.count("SELECT COUNT(*) FROM order_items"), 4);
+        assert_eq!(env.count("SELECT COUNT(*) FROM orders"), 3);
+        assert_eq!(env.count("SELECT COUNT(*) FROM order_items"), 4);
+    }
 }
 
 #[test]
@@ -267,7 +270,7 @@ fn a_key_that_shares_its_index_hash_with_another_stays_a_row_of_its_own() {
     assert_eq!(u(&j, "tables.orders.unchanged"), 2);
     let second_job = s(&j, "job_id").to_string();
     assert_eq!(
-        env.rows("SELECT order_key, total_price, job_id FROM orders ORDER BY order_key"),
+        env.rows("SELECT order_key, CAST(total_price AS TEXT), CAST(job_id AS TEXT) FROM orders ORDER BY order_key"),
         vec![
             vec![t("12-34567-89012"), t("32.09"), t(&first_job)],
             vec![t("98-76543-21098"), t("34.00"), t(&second_job)],
@@ -533,41 +536,41 @@ fn duplicates_file(env: &Env) -> String {
 
 #[test]
 fn duplicate_orders_with_different_content_are_rejected_and_identical_repeats_are_unchanged() {
-    let env = Env::new();
-    let file = duplicates_file(&env);
-    let run = env.import("demo", &["--rejects", "out.csv", &file]);
-    run.expect_code(0);
-    let j = run.json();
-    assert_eq!(s(&j, "status"), "partially_failed");
-    // Lines 2-6 and 12 inserted, line 8 (identical repeat) unchanged, 7 and 9-11 rejected.
-    assert_counts(&j, 11, 6, 0, 1, 4);
-    assert_eq!(codes(&j), code_map(&[("duplicate_key", 4)]));
+    for env in Env::each_store("duplicate_orders_wit") {
+        let file = duplicates_file(&env);
+        let run = env.import("demo", &["--rejects", "out.csv", &file]);
+        run.expect_code(0);
+        let j = run.json();
+        assert_eq!(s(&j, "status"), "partially_failed");
+        // Lines 2-6 and 12 inserted, line 8 (identical repeat) unchanged, 7 and 9-11 rejected.
+        assert_counts(&j, 11, 6, 0, 1, 4);
+        assert_eq!(codes(&j), code_map(&[("duplicate_key", 4)]));
 
-    let rejects = parse_rejects(&env.read("out.csv"));
-    assert_eq!(
-        line_codes(&rejects),
-        vec![
-            (7, "duplicate_key"),
-            (9, "duplicate_key"),
-            (10, "duplicate_key"),
-            (11, "duplicate_key"),
-        ]
-    );
-    assert!(
-        rejects[0].message.contains("22-22222-22222") && rejects[0].message.contains("line 2"),
-        "names the order and its first line: {}",
-        rejects[0].message
-    );
-    for r in &rejects[1..] {
-        assert!(
-            r.message.contains("44-44444-44444") && r.message.contains("line 4"),
-            "names the order and its first line: {}",
-            r.message
+        let rejects = parse_rejects(&env.read("out.csv"));
+        assert_eq!(
+            line_codes(&rejects),
+            vec![
+                (7, "duplicate_key"),
+                (9, "duplicate_key"),
+                (10, "duplicate_key"),
+                (11, "duplicate_key"),
+            ]
         );
-    }
-    assert_eq!(
+        assert!(
+            rejects[0].message.contains("22-22222-22222") && rejects[0].message.contains("line 2"),
+            "names the order and its first line: {}",
+            rejects[0].message
+        );
+        for r in &rejects[1..] {
+            assert!(
+                r.message.contains("44-44444-44444") && r.message.contains("line 4"),
+                "names the order and its first line: {}",
+                r.message
+            );
+        }
+        assert_eq!(
         env.rows(
-            "SELECT order_key, total_price, CAST(source_line AS TEXT) FROM orders ORDER BY order_key"
+            "SELECT order_key, CAST(total_price AS TEXT), CAST(source_line AS TEXT) FROM orders ORDER BY order_key"
         ),
         vec![
             vec![t("22-22222-22222"), t("5.00"), t("2")],
@@ -576,38 +579,39 @@ fn duplicate_orders_with_different_content_are_rejected_and_identical_repeats_ar
             vec![t("55-55555-55555"), t("1.00"), t("12")],
         ]
     );
-    assert_eq!(
-        env.rows("SELECT item_key, sold_for FROM order_items ORDER BY item_key"),
-        vec![
-            vec![t("22-22222-22222/222222222222"), t("5.00")],
-            vec![t("33-33333-33333/333333333333"), t("6.00")],
-            vec![t("44-44444-44444/444444444441"), t("4.00")],
-            vec![t("44-44444-44444/444444444442"), t("4.00")],
-            vec![t("55-55555-55555/555555555555"), t("1.00")],
-        ]
-    );
+        assert_eq!(
+            env.rows("SELECT item_key, CAST(sold_for AS TEXT) FROM order_items ORDER BY item_key"),
+            vec![
+                vec![t("22-22222-22222/222222222222"), t("5.00")],
+                vec![t("33-33333-33333/333333333333"), t("6.00")],
+                vec![t("44-44444-44444/444444444441"), t("4.00")],
+                vec![t("44-44444-44444/444444444442"), t("4.00")],
+                vec![t("55-55555-55555/555555555555"), t("1.00")],
+            ]
+        );
+    }
 }
 
 #[test]
 fn on_duplicate_last_wins_stores_the_later_content_without_rejects() {
-    let env = Env::new();
-    let file = duplicates_file(&env);
-    let run = env.import(
-        "demo",
-        &["--on-duplicate", "last-wins", "--rejects", "out.csv", &file],
-    );
-    run.expect_code(0);
-    let j = run.json();
-    assert_eq!(s(&j, "status"), "completed");
-    assert_eq!(u(&j, "rows_read"), 11);
-    assert_eq!(u(&j, "rejected"), 0);
-    assert_eq!(u(&j, "unchanged"), 1, "the identical repeat of 33: {j}");
-    assert_reconciles(&j);
-    assert!(codes(&j).is_empty(), "{j}");
-    assert!(parse_rejects(&env.read("out.csv")).is_empty());
-    assert_eq!(
+    for env in Env::each_store("on_duplicate_last_wi") {
+        let file = duplicates_file(&env);
+        let run = env.import(
+            "demo",
+            &["--on-duplicate", "last-wins", "--rejects", "out.csv", &file],
+        );
+        run.expect_code(0);
+        let j = run.json();
+        assert_eq!(s(&j, "status"), "completed");
+        assert_eq!(u(&j, "rows_read"), 11);
+        assert_eq!(u(&j, "rejected"), 0);
+        assert_eq!(u(&j, "unchanged"), 1, "the identical repeat of 33: {j}");
+        assert_reconciles(&j);
+        assert!(codes(&j).is_empty(), "{j}");
+        assert!(parse_rejects(&env.read("out.csv")).is_empty());
+        assert_eq!(
         env.rows(
-            "SELECT order_key, total_price, CAST(source_line AS TEXT) FROM orders ORDER BY order_key"
+            "SELECT order_key, CAST(total_price AS TEXT), CAST(source_line AS TEXT) FROM orders ORDER BY order_key"
         ),
         vec![
             vec![t("22-22222-22222"), t("7.00"), t("7")],
@@ -616,8 +620,8 @@ fn on_duplicate_last_wins_stores_the_later_content_without_rejects() {
             vec![t("55-55555-55555"), t("1.00"), t("12")],
         ]
     );
-    assert_eq!(
-        env.rows("SELECT item_key, sold_for, CAST(source_line AS TEXT) FROM order_items ORDER BY item_key"),
+        assert_eq!(
+        env.rows("SELECT item_key, CAST(sold_for AS TEXT), CAST(source_line AS TEXT) FROM order_items ORDER BY item_key"),
         vec![
             vec![t("22-22222-22222/222222222222"), t("7.00"), t("7")],
             vec![t("33-33333-33333/333333333333"), t("6.00"), t("3")],
@@ -626,6 +630,7 @@ fn on_duplicate_last_wins_stores_the_later_content_without_rejects() {
             vec![t("55-55555-55555/555555555555"), t("1.00"), t("12")],
         ]
     );
+    }
 }
 
 #[test]
@@ -866,7 +871,12 @@ fn rejects_report_the_physical_start_line_with_crlf_quoted_newlines_and_blank_li
 /// Generates a report with `opts` into the test's directory, imports it and checks that every
 /// injected fault, and nothing else, is rejected at its exact line with its code.
 fn check_generated_faults(opts: &OrdersReportOptions) {
-    let env = Env::new();
+    for env in Env::each_store("generated") {
+        check_generated_faults_in(&env, opts);
+    }
+}
+
+fn check_generated_faults_in(env: &Env, opts: &OrdersReportOptions) {
     let file = std::fs::File::create(env.path("generated.csv")).expect("create generated.csv");
     let report = write_orders_report(file, opts).expect("generate");
     assert_eq!(report.data_records, opts.rows);
@@ -957,62 +967,67 @@ fn generated_report_faults_keep_exact_lines_across_chunks_and_quoted_newlines() 
 
 #[test]
 fn a_failed_write_rolls_back_every_row_and_reject_of_the_job() {
-    let env = Env::new();
-    let file = env.copy_sample();
-    env.import("demo", &[file]).expect_code(0);
-    env.exec(&[
-        "CREATE TRIGGER boom BEFORE INSERT ON order_items WHEN NEW.item_number = '323456789012' \
-         BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END;",
-        "DELETE FROM order_items",
-        "DELETE FROM orders",
-    ]);
+    for env in Env::each_store("a_failed_write_rolls") {
+        let file = env.copy_sample();
+        env.import("demo", &[file]).expect_code(0);
+        let trigger = if env.is_postgres() {
+            "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.item_number = '323456789012' THEN RAISE EXCEPTION 'simulated disk failure'; \
+             END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER boom BEFORE INSERT ON order_items FOR EACH ROW EXECUTE FUNCTION boom();"
+        } else {
+            "CREATE TRIGGER boom BEFORE INSERT ON order_items WHEN NEW.item_number = '323456789012' \
+             BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END;"
+        };
+        env.exec(&[trigger, "DELETE FROM order_items", "DELETE FROM orders"]);
 
-    let run = env.import("demo", &[file]);
-    run.expect_code(1);
-    let j = run.json();
-    assert_eq!(s(&j, "status"), "failed");
-    let error = s(&j, "error");
-    assert!(error.contains("simulated disk failure"), "error: {error}");
-    let failed_job = s(&j, "job_id").to_string();
-    assert_eq!(env.count("SELECT COUNT(*) FROM orders"), 0);
-    assert_eq!(env.count("SELECT COUNT(*) FROM order_items"), 0);
-    assert_eq!(
-        env.count(&format!(
-            "SELECT COUNT(*) FROM import_rejects WHERE job_id = '{failed_job}'"
-        )),
-        0
-    );
+        let run = env.import("demo", &[file]);
+        run.expect_code(1);
+        let j = run.json();
+        assert_eq!(s(&j, "status"), "failed");
+        let error = s(&j, "error");
+        assert!(error.contains("simulated disk failure"), "error: {error}");
+        let failed_job = s(&j, "job_id").to_string();
+        assert_eq!(env.count("SELECT COUNT(*) FROM orders"), 0);
+        assert_eq!(env.count("SELECT COUNT(*) FROM order_items"), 0);
+        assert_eq!(
+            env.count(&format!(
+                "SELECT COUNT(*) FROM import_rejects WHERE job_id = '{failed_job}'"
+            )),
+            0
+        );
 
-    // The same with a reject written before the failure: it goes too.
-    let text = String::from_utf8(sample_bytes()).expect("UTF-8");
-    assert_eq!(text.matches("$12.50").count(), 1);
-    let with_reject = env.write("with-reject.csv", text.replace("$12.50", "$12.3.4"));
-    let run = env.import("demo", &["--rejects", "out.csv", &with_reject]);
-    run.expect_code(1);
-    let j2 = run.json();
-    assert_eq!(s(&j2, "status"), "failed");
-    assert!(s(&j2, "error").contains("simulated disk failure"), "{j2}");
-    let failed_job2 = s(&j2, "job_id").to_string();
-    assert_eq!(env.count("SELECT COUNT(*) FROM orders"), 0);
-    assert_eq!(env.count("SELECT COUNT(*) FROM order_items"), 0);
-    assert_eq!(env.count("SELECT COUNT(*) FROM import_rejects"), 0);
+        // The same with a reject written before the failure: it goes too.
+        let text = String::from_utf8(sample_bytes()).expect("UTF-8");
+        assert_eq!(text.matches("$12.50").count(), 1);
+        let with_reject = env.write("with-reject.csv", text.replace("$12.50", "$12.3.4"));
+        let run = env.import("demo", &["--rejects", "out.csv", &with_reject]);
+        run.expect_code(1);
+        let j2 = run.json();
+        assert_eq!(s(&j2, "status"), "failed");
+        assert!(s(&j2, "error").contains("simulated disk failure"), "{j2}");
+        let failed_job2 = s(&j2, "job_id").to_string();
+        assert_eq!(env.count("SELECT COUNT(*) FROM orders"), 0);
+        assert_eq!(env.count("SELECT COUNT(*) FROM order_items"), 0);
+        assert_eq!(env.count("SELECT COUNT(*) FROM import_rejects"), 0);
 
-    let list = env.run(&["jobs", "list", "--json"]);
-    list.expect_code(0);
-    let jobs = list.json_lines();
-    assert_eq!(jobs.len(), 3);
-    let status_of = |id: &str| {
-        jobs.iter()
-            .find(|job| job["id"] == id)
-            .unwrap_or_else(|| panic!("job {id} listed"))
-            .clone()
-    };
-    for id in [&failed_job, &failed_job2] {
-        let job = status_of(id);
-        assert_eq!(s(&job, "status"), "failed");
-        assert!(s(&job, "error").contains("simulated disk failure"), "{job}");
+        let list = env.run(&["jobs", "list", "--json"]);
+        list.expect_code(0);
+        let jobs = list.json_lines();
+        assert_eq!(jobs.len(), 3);
+        let status_of = |id: &str| {
+            jobs.iter()
+                .find(|job| job["id"] == id)
+                .unwrap_or_else(|| panic!("job {id} listed"))
+                .clone()
+        };
+        for id in [&failed_job, &failed_job2] {
+            let job = status_of(id);
+            assert_eq!(s(&job, "status"), "failed");
+            assert!(s(&job, "error").contains("simulated disk failure"), "{job}");
+        }
+        assert_eq!(s(&jobs[0], "status"), "completed");
     }
-    assert_eq!(s(&jobs[0], "status"), "completed");
 }
 
 // --- 9. dry run ------------------------------------------------------------------------------
@@ -1321,50 +1336,51 @@ fn jobs_list_show_and_errors() {
 
 #[test]
 fn accounts_are_isolated() {
-    let env = Env::new();
-    let file = env.copy_sample();
-    let a = env.import("a", &[file]);
-    a.expect_code(0);
-    let b = env.import("b", &[file]);
-    b.expect_code(0);
-    let (ja, jb) = (a.json(), b.json());
-    assert_counts(&ja, 5, 5, 0, 0, 0);
-    assert_counts(&jb, 5, 5, 0, 0, 0);
-    let (acc_a, acc_b) = (s(&ja, "account_id"), s(&jb, "account_id"));
-    assert_ne!(acc_a, acc_b);
+    for env in Env::each_store("accounts_are_isolate") {
+        let file = env.copy_sample();
+        let a = env.import("a", &[file]);
+        a.expect_code(0);
+        let b = env.import("b", &[file]);
+        b.expect_code(0);
+        let (ja, jb) = (a.json(), b.json());
+        assert_counts(&ja, 5, 5, 0, 0, 0);
+        assert_counts(&jb, 5, 5, 0, 0, 0);
+        let (acc_a, acc_b) = (s(&ja, "account_id"), s(&jb, "account_id"));
+        assert_ne!(acc_a, acc_b);
 
-    let again = env.import("a", &[file]);
-    again.expect_code(0);
-    let jr = again.json();
-    assert_counts(&jr, 5, 0, 0, 5, 0);
-    assert_eq!(s(&jr, "account_id"), acc_a);
+        let again = env.import("a", &[file]);
+        again.expect_code(0);
+        let jr = again.json();
+        assert_counts(&jr, 5, 0, 0, 5, 0);
+        assert_eq!(s(&jr, "account_id"), acc_a);
 
-    let mut want = vec![
-        vec![t(acc_a), t("a"), t("3"), t("4")],
-        vec![t(acc_b), t("b"), t("3"), t("4")],
-    ];
-    want.sort();
-    assert_eq!(
-        env.rows(
-            "SELECT a.id, a.slug, \
+        let mut want = vec![
+            vec![t(acc_a), t("a"), t("3"), t("4")],
+            vec![t(acc_b), t("b"), t("3"), t("4")],
+        ];
+        want.sort();
+        assert_eq!(
+            env.rows(
+                "SELECT CAST(a.id AS TEXT), a.slug, \
              CAST((SELECT COUNT(*) FROM orders o WHERE o.account_id = a.id) AS TEXT), \
              CAST((SELECT COUNT(*) FROM order_items i WHERE i.account_id = a.id) AS TEXT) \
-             FROM accounts a ORDER BY a.id"
-        ),
-        want
-    );
-    assert_eq!(
-        env.count(
-            "SELECT COUNT(DISTINCT account_id) FROM orders WHERE order_key = '98-76543-21098'"
-        ),
-        2
-    );
-    let list_a = env.run(&["jobs", "list", "--account", "a", "--json"]);
-    list_a.expect_code(0);
-    assert_eq!(list_a.json_lines().len(), 2);
-    let list_b = env.run(&["jobs", "list", "--account", "b", "--json"]);
-    list_b.expect_code(0);
-    assert_eq!(list_b.json_lines().len(), 1);
+             FROM accounts a ORDER BY CAST(a.id AS TEXT)"
+            ),
+            want
+        );
+        assert_eq!(
+            env.count(
+                "SELECT COUNT(DISTINCT account_id) FROM orders WHERE order_key = '98-76543-21098'"
+            ),
+            2
+        );
+        let list_a = env.run(&["jobs", "list", "--account", "a", "--json"]);
+        list_a.expect_code(0);
+        assert_eq!(list_a.json_lines().len(), 2);
+        let list_b = env.run(&["jobs", "list", "--account", "b", "--json"]);
+        list_b.expect_code(0);
+        assert_eq!(list_b.json_lines().len(), 1);
+    }
 }
 
 // --- 13. unknown columns ---------------------------------------------------------------------

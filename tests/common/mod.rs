@@ -1,12 +1,13 @@
 //! Helpers for the end-to-end tests of the `ebay-import` binary: a temporary working directory
-//! with its own SQLite database, running the binary, parsing its JSON and the rejects CSV, and
-//! reading the database back with sqlx (no `sqlite3` CLI needed).
+//! with its own SQLite database (or a fresh PostgreSQL database), running the binary, parsing
+//! its JSON and the rejects CSV, and reading the database back with sqlx (no `sqlite3` or
+//! `psql` needed).
 
 // Shared by test files that each use a different subset of the helpers.
 #![allow(dead_code)]
 
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, Connection, Row, SqliteConnection};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, Row, SqliteConnection};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,9 +27,10 @@ pub const MINI_HEADER: &str = "Sales Record Number,Order Number,Buyer Name,Buyer
 /// The header of the rejects CSV.
 pub const REJECTS_HEADER: &str = "line,record,column,code,message,value";
 
-/// One test's working directory and database (`<dir>/t.db`).
+/// One test's working directory and database: `<dir>/t.db`, or a fresh PostgreSQL database.
 pub struct Env {
     pub dir: TempDir,
+    pg: Option<PgDatabase>,
 }
 
 impl Default for Env {
@@ -41,6 +43,38 @@ impl Env {
     pub fn new() -> Env {
         Env {
             dir: tempfile::tempdir().expect("create a temporary directory"),
+            pg: None,
+        }
+    }
+
+    /// An environment whose database is a fresh PostgreSQL database, or `None` (after a
+    /// visible SKIPPED line) when no server is reachable and `EBAY_IMPORT_REQUIRE_PG` is not 1.
+    pub fn postgres(test: &str) -> Option<Env> {
+        let pg = PgDatabase::create(test)?;
+        Some(Env {
+            dir: tempfile::tempdir().expect("create a temporary directory"),
+            pg: Some(pg),
+        })
+    }
+
+    /// The SQLite environment, then the PostgreSQL one when a server is reachable: the same
+    /// behaviour test runs against both stores.
+    pub fn each_store(test: &str) -> Vec<Env> {
+        let mut envs = vec![Env::new()];
+        envs.extend(Env::postgres(test));
+        envs
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// `sqlite` or `postgres`, for assertion messages.
+    pub fn store_name(&self) -> &'static str {
+        if self.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
         }
     }
 
@@ -53,7 +87,10 @@ impl Env {
     }
 
     pub fn db_url(&self) -> String {
-        format!("sqlite://{}", self.db_path().display())
+        match &self.pg {
+            Some(pg) => pg.url.clone(),
+            None => format!("sqlite://{}", self.db_path().display()),
+        }
     }
 
     /// Writes a file (creating its directories) and returns its path relative to the dir.
@@ -353,60 +390,148 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-async fn connect(url: &str) -> SqliteConnection {
-    SqliteConnection::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
+/// A connection to either store's database, by URL.
+enum Conn {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+async fn connect(url: &str) -> Conn {
+    let conn = if url.starts_with("postgres") {
+        PgConnection::connect(url).await.map(Conn::Pg)
+    } else {
+        SqliteConnection::connect(url).await.map(Conn::Sqlite)
+    };
+    conn.unwrap_or_else(|e| panic!("connect to {url}: {e}"))
+}
+
+/// Rows of `sql` with every column read as optional text.
+async fn text_rows(conn: &mut Conn, sql: &str) -> Vec<Vec<Option<String>>> {
+    macro_rules! read {
+        ($c:expr) => {{
+            let rows = sqlx::query(AssertSqlSafe(sql.to_string()))
+                .fetch_all($c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            rows.iter()
+                .map(|row| {
+                    (0..row.len())
+                        .map(|i| {
+                            row.try_get::<Option<String>, _>(i)
+                                .unwrap_or_else(|e| panic!("{sql}: column {i}: {e}"))
+                        })
+                        .collect()
+                })
+                .collect()
+        }};
+    }
+    match conn {
+        Conn::Sqlite(c) => read!(c),
+        Conn::Pg(c) => read!(c),
+    }
+}
+
+async fn execute(conn: &mut Conn, sql: &str) {
+    let done = match conn {
+        Conn::Sqlite(c) => sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+            .execute(c)
+            .await
+            .map(|_| ()),
+        Conn::Pg(c) => sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+            .execute(c)
+            .await
+            .map(|_| ()),
+    };
+    done.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn close(conn: Conn) {
+    let _ = match conn {
+        Conn::Sqlite(c) => c.close().await,
+        Conn::Pg(c) => c.close().await,
+    };
 }
 
 pub fn db_rows(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
     block_on(async {
         let mut conn = connect(url).await;
-        let rows = sqlx::query(AssertSqlSafe(sql.to_string()))
-            .fetch_all(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let out = rows
-            .iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| {
-                        row.try_get::<Option<String>, _>(i)
-                            .unwrap_or_else(|e| panic!("{sql}: column {i}: {e}"))
-                    })
-                    .collect()
-            })
-            .collect();
-        conn.close().await.expect("close");
+        let out = text_rows(&mut conn, sql).await;
+        close(conn).await;
         out
     })
 }
 
+/// A query returning one number (cast to text on PostgreSQL, where COUNT is bigint).
 pub fn db_count(url: &str, sql: &str) -> i64 {
-    block_on(async {
-        let mut conn = connect(url).await;
-        let n: i64 = sqlx::query(AssertSqlSafe(sql.to_string()))
-            .fetch_one(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .try_get(0)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        conn.close().await.expect("close");
-        n
-    })
+    let sql = format!("SELECT CAST(({sql}) AS TEXT)");
+    let rows = db_rows(url, &sql);
+    rows[0][0]
+        .as_deref()
+        .unwrap_or_else(|| panic!("{sql}: NULL"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 pub fn db_exec(url: &str, statements: &[&str]) {
     block_on(async {
         let mut conn = connect(url).await;
         for sql in statements {
-            sqlx::query(AssertSqlSafe(sql.to_string()))
-                .execute(&mut conn)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            execute(&mut conn, sql).await;
         }
-        conn.close().await.expect("close");
+        close(conn).await;
     })
+}
+
+// --- PostgreSQL -------------------------------------------------------------------------------
+
+/// The server the tests use: `EBAY_IMPORT_TEST_PG` (an admin URL without a database), by
+/// default the local one.
+pub fn pg_server() -> String {
+    std::env::var("EBAY_IMPORT_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A database created for one test and dropped after it.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create(test: &str) -> Option<PgDatabase> {
+        let server = pg_server();
+        let admin = format!("{server}/postgres");
+        let reachable = block_on(async { PgConnection::connect(&admin).await.map(|c| c.close()) });
+        if let Err(e) = reachable {
+            if std::env::var("EBAY_IMPORT_REQUIRE_PG").as_deref() == Ok("1") {
+                panic!("PostgreSQL is required (EBAY_IMPORT_REQUIRE_PG=1) but {admin} is not reachable: {e}");
+            }
+            // Straight to the file descriptor: the test harness captures eprintln!.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test} on PostgreSQL: {admin} is not reachable ({e})"
+            );
+            return None;
+        }
+        let name = format!(
+            "ei_{}_{}",
+            test.chars().take(30).collect::<String>(),
+            uuid::Uuid::now_v7().simple()
+        );
+        db_exec(&admin, &[&format!("CREATE DATABASE {name}")]);
+        Some(PgDatabase {
+            url: format!("{server}/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin = format!("{}/postgres", pg_server());
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let _ = std::panic::catch_unwind(|| db_exec(&admin, &[&sql]));
+    }
 }
 
 /// Some(String) shorthand for row comparisons.

@@ -237,7 +237,7 @@ impl JobRun {
         let mut staged = engine::resolve(results, resolver);
 
         if let Some(s) = sink.as_deref_mut() {
-            s.begin().await?;
+            s.begin(self.job.account_id).await?;
         }
         let mut tally = Tally::default();
         let mut errors_by_code: BTreeMap<String, u64> = BTreeMap::new();

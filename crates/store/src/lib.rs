@@ -2,13 +2,16 @@
 //! and the import job records (jobs, their counts and their rejects).
 //!
 //! [`Sink`] is the seam between the pipeline and a database: SQLite ([`SqliteStore`]) is the
-//! zero-set-up default; PostgreSQL is a second implementation of the same trait.
+//! zero-set-up default; PostgreSQL ([`PgStore`]) is production. [`Store`] picks one by URL.
 
+mod pgcopy;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-use ebay_import_model::Reject;
+use ebay_import_model::{ErrorCode, Reject};
 use ebay_import_resolve::{Outcome, ResolvedBatch};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -22,8 +25,10 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL {0:?}: use sqlite://PATH")]
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
+    #[error("{0}")]
+    Connect(String),
     #[error("no import job {0}")]
     NoSuchJob(String),
     #[error("account {0:?} is neither a UUID nor a slug ([a-z0-9][a-z0-9_-]{{0,63}})")]
@@ -177,7 +182,8 @@ pub trait Sink {
     async fn account(&mut self, account: &AccountRef) -> Result<Uuid, StoreError>;
     /// Inserts or replaces the job record.
     async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError>;
-    async fn begin(&mut self) -> Result<(), StoreError>;
+    /// Starts the job's data transaction for `account`'s rows.
+    async fn begin(&mut self, account: Uuid) -> Result<(), StoreError>;
     /// Upserts the batch's rows; returns the outcome of each row of each table.
     async fn write(
         &mut self,
@@ -199,4 +205,137 @@ pub trait JobLog {
     ) -> Result<Vec<JobRecord>, StoreError>;
     async fn job(&mut self, id: &str) -> Result<JobRecord, StoreError>;
     async fn rejects(&mut self, id: Uuid) -> Result<Vec<Reject>, StoreError>;
+}
+
+/// A job record from a row of `import_jobs` whose uuid, time and JSON columns are read as
+/// text (SQLite stores them so; the PostgreSQL store casts them).
+pub(crate) fn job_from_row<R: sqlx::Row>(r: &R) -> JobRecord
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let text = |col: &str| r.get::<String, _>(col);
+    let json = |col: &str| -> serde_json::Value {
+        serde_json::from_str(&text(col)).unwrap_or(serde_json::Value::Null)
+    };
+    let u = |col: &str| r.get::<i64, _>(col) as u64;
+    JobRecord {
+        id: Uuid::parse_str(&text("id")).unwrap_or_default(),
+        account_id: Uuid::parse_str(&text("account_id")).unwrap_or_default(),
+        import_type: r.get("import_type"),
+        file_name: r.get("file_name"),
+        file_size: r.get::<Option<i64>, _>("file_size").map(|s| s as u64),
+        file_sha256: r.get("file_sha256"),
+        encoding: r.get("encoding"),
+        delimiter: r.get("delimiter"),
+        site: r.get("site"),
+        status: JobStatus::parse(&text("status")).unwrap_or(JobStatus::Failed),
+        rows_read: u("rows_read"),
+        inserted: u("inserted"),
+        updated: u("updated"),
+        unchanged: u("unchanged"),
+        rejected: u("rejected"),
+        skipped: u("skipped"),
+        errors_by_code: serde_json::from_value::<BTreeMap<String, u64>>(json("errors_by_code"))
+            .unwrap_or_default(),
+        tables: serde_json::from_value::<BTreeMap<String, TableCounts>>(json("tables"))
+            .unwrap_or_default(),
+        metadata: json("metadata"),
+        error: r.get("error"),
+        created_by: r.get("created_by"),
+        created_at: text("created_at"),
+        started_at: r.get("started_at"),
+        finished_at: r.get("finished_at"),
+    }
+}
+
+/// A reject from `line, record, column_name, code, message, value, raw_line`.
+pub(crate) fn reject_from_row<R: sqlx::Row>(r: &R) -> Reject
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Reject {
+        line: r.get::<i64, _>(0) as u64,
+        record: r.get::<i64, _>(1) as u64,
+        column: r.get(2),
+        code: ErrorCode::parse(&r.get::<String, _>(3)).unwrap_or(ErrorCode::InvalidFormat),
+        message: r.get(4),
+        value: r.get(5),
+        raw: r.get(6),
+    }
+}
+
+/// The store a database URL names: `sqlite:` or `postgres:`/`postgresql:`.
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Store {
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Store::Postgres(PgStore::connect(url).await?))
+        } else if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(SqliteStore::connect(url).await?))
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_string()))
+        }
+    }
+}
+
+/// Calls the same method on whichever store it is.
+macro_rules! each_store {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($s) => $call,
+            Store::Postgres($s) => $call,
+        }
+    };
+}
+
+impl Sink for Store {
+    async fn account(&mut self, account: &AccountRef) -> Result<Uuid, StoreError> {
+        each_store!(self, s => s.account(account).await)
+    }
+    async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
+        each_store!(self, s => s.save_job(job).await)
+    }
+    async fn begin(&mut self, account: Uuid) -> Result<(), StoreError> {
+        each_store!(self, s => s.begin(account).await)
+    }
+    async fn write(
+        &mut self,
+        account: Uuid,
+        job: Uuid,
+        batch: &ResolvedBatch,
+    ) -> Result<Vec<Vec<Outcome>>, StoreError> {
+        each_store!(self, s => s.write(account, job, batch).await)
+    }
+    async fn write_rejects(&mut self, job: Uuid, rejects: &[Reject]) -> Result<(), StoreError> {
+        each_store!(self, s => s.write_rejects(job, rejects).await)
+    }
+    async fn commit(&mut self) -> Result<(), StoreError> {
+        each_store!(self, s => s.commit().await)
+    }
+    async fn rollback(&mut self) -> Result<(), StoreError> {
+        each_store!(self, s => s.rollback().await)
+    }
+}
+
+impl JobLog for Store {
+    async fn list_jobs(
+        &mut self,
+        account: Option<&AccountRef>,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        each_store!(self, s => s.list_jobs(account).await)
+    }
+    async fn job(&mut self, id: &str) -> Result<JobRecord, StoreError> {
+        each_store!(self, s => s.job(id).await)
+    }
+    async fn rejects(&mut self, id: Uuid) -> Result<Vec<Reject>, StoreError> {
+        each_store!(self, s => s.rejects(id).await)
+    }
 }

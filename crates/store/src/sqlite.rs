@@ -11,16 +11,15 @@
 //! SQL text is built only from the static schema's column names; every value from a file is a
 //! bound parameter.
 
-use crate::{AccountRef, JobLog, JobRecord, JobStatus, Sink, StoreError, TableCounts};
+use crate::{job_from_row, AccountRef, JobLog, JobRecord, Sink, StoreError};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
-use ebay_import_model::{ErrorCode, Reject};
+use ebay_import_model::Reject;
 use ebay_import_resolve::{value_text, Outcome, ResolvedBatch, TableRows};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Row, SqliteConnection};
-use std::collections::BTreeMap;
 use std::str::FromStr;
 use uuid::Uuid;
 
@@ -225,7 +224,7 @@ impl Sink for SqliteStore {
         Ok(())
     }
 
-    async fn begin(&mut self) -> Result<(), StoreError> {
+    async fn begin(&mut self, _account: Uuid) -> Result<(), StoreError> {
         self.data.execute_batch("BEGIN IMMEDIATE")?;
         self.in_tx = true;
         Ok(())
@@ -389,53 +388,7 @@ impl JobLog for SqliteStore {
         .bind(id.to_string())
         .fetch_all(&mut self.conn)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Reject {
-                line: r.get::<i64, _>(0) as u64,
-                record: r.get::<i64, _>(1) as u64,
-                column: r.get(2),
-                code: ErrorCode::parse(&r.get::<String, _>(3)).unwrap_or(ErrorCode::InvalidFormat),
-                message: r.get(4),
-                value: r.get(5),
-                raw: r.get(6),
-            })
-            .collect())
-    }
-}
-
-fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> JobRecord {
-    let json = |col: &str| -> serde_json::Value {
-        serde_json::from_str(&r.get::<String, _>(col)).unwrap_or(serde_json::Value::Null)
-    };
-    let u = |col: &str| r.get::<i64, _>(col) as u64;
-    JobRecord {
-        id: Uuid::parse_str(&r.get::<String, _>("id")).unwrap_or_default(),
-        account_id: Uuid::parse_str(&r.get::<String, _>("account_id")).unwrap_or_default(),
-        import_type: r.get("import_type"),
-        file_name: r.get("file_name"),
-        file_size: r.get::<Option<i64>, _>("file_size").map(|s| s as u64),
-        file_sha256: r.get("file_sha256"),
-        encoding: r.get("encoding"),
-        delimiter: r.get("delimiter"),
-        site: r.get("site"),
-        status: JobStatus::parse(&r.get::<String, _>("status")).unwrap_or(JobStatus::Failed),
-        rows_read: u("rows_read"),
-        inserted: u("inserted"),
-        updated: u("updated"),
-        unchanged: u("unchanged"),
-        rejected: u("rejected"),
-        skipped: u("skipped"),
-        errors_by_code: serde_json::from_value::<BTreeMap<String, u64>>(json("errors_by_code"))
-            .unwrap_or_default(),
-        tables: serde_json::from_value::<BTreeMap<String, TableCounts>>(json("tables"))
-            .unwrap_or_default(),
-        metadata: json("metadata"),
-        error: r.get("error"),
-        created_by: r.get("created_by"),
-        created_at: r.get("created_at"),
-        started_at: r.get("started_at"),
-        finished_at: r.get("finished_at"),
+        Ok(rows.iter().map(crate::reject_from_row).collect())
     }
 }
 

@@ -1,0 +1,449 @@
+//! The PostgreSQL store: production.
+//!
+//! Two connections: one writes job records as they change (autocommit, so a failed job's
+//! record survives), the other holds the job's data transaction. In that transaction the
+//! account is set (`ebay_import.account_id`, which the row-level security policies check) and
+//! an advisory lock per account is taken, so two imports of one account never interleave
+//! while imports of different accounts run side by side.
+//!
+//! Rows reach the server by binary COPY into a temporary staging table per data table (COPY
+//! into a table with row-level security is not allowed, and staging keeps it set-based), then
+//! one `INSERT … SELECT … ON CONFLICT (account_id, key) DO UPDATE … WHERE row_hash IS DISTINCT
+//! FROM …` per batch upserts them. Its `RETURNING key, xmax = 0` tells inserted from updated
+//! rows; the rows it does not return were unchanged. A batch whose rows repeat a key (possible
+//! with `--on-duplicate last-wins`) is upserted in rounds without repeats, because one
+//! `ON CONFLICT` statement may not touch a row twice.
+//!
+//! SQL text is built only from the static schema's column names; every value from a file
+//! travels as COPY data or a bound parameter.
+
+use crate::pgcopy::CopyWriter;
+use crate::{job_from_row, AccountRef, JobLog, JobRecord, Sink, StoreError};
+use ebay_import_model::Reject;
+use ebay_import_resolve::{Outcome, ResolvedBatch, TableRows};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use uuid::Uuid;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The job record columns as text, in the shape [`job_from_row`] reads.
+const JOB_COLUMNS: &str = "id::text AS id, account_id::text AS account_id, import_type, \
+    file_name, file_size, file_sha256, encoding, delimiter, site, status, rows_read, inserted, \
+    updated, unchanged, rejected, skipped, errors_by_code::text AS errors_by_code, \
+    tables::text AS tables, metadata::text AS metadata, error, created_by, \
+    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS created_at, \
+    to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started_at, \
+    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at";
+
+pub struct PgStore {
+    jobs: PgConnection,
+    data: PgConnection,
+    in_tx: bool,
+    /// Staging tables created in the current transaction.
+    staged: HashSet<&'static str>,
+}
+
+impl PgStore {
+    /// Connects to a `postgres://` URL and applies the embedded migrations.
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Connect(format!("invalid PostgreSQL URL: {e}")))?;
+        let target = describe(&opts);
+        let connect = || async {
+            opts.connect()
+                .await
+                .map_err(|e| StoreError::Connect(connect_message(&target, &e)))
+        };
+        let mut jobs = connect().await?;
+        MIGRATOR.run(&mut jobs).await?;
+        let data = connect().await?;
+        Ok(PgStore {
+            jobs,
+            data,
+            in_tx: false,
+            staged: HashSet::new(),
+        })
+    }
+
+    async fn ensure_account(&mut self, id: Uuid, slug: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO accounts (id, slug, created_at) VALUES ($1::uuid, $2, now()) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id.to_string())
+        .bind(slug.map(str::to_string))
+        .execute(&mut self.jobs)
+        .await?;
+        Ok(())
+    }
+
+    async fn account_id_of(&mut self, account: &AccountRef) -> Result<Option<Uuid>, StoreError> {
+        Ok(match account {
+            AccountRef::Id(id) => Some(*id),
+            AccountRef::Slug(slug) => sqlx::query("SELECT id::text FROM accounts WHERE slug = $1")
+                .bind(slug.clone())
+                .fetch_optional(&mut self.jobs)
+                .await?
+                .and_then(|row| Uuid::parse_str(&row.get::<String, _>(0)).ok()),
+        })
+    }
+
+    async fn write_table(
+        &mut self,
+        table: &TableRows,
+        account: Uuid,
+        job: Uuid,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let stage = format!("stage_{}", table.table);
+        if self.staged.insert(table.table) {
+            sqlx::raw_sql(AssertSqlSafe(format!(
+                "CREATE TEMP TABLE {stage} (seq int4 NOT NULL, LIKE {t}) ON COMMIT DROP",
+                t = table.table
+            )))
+            .execute(&mut self.data)
+            .await?;
+        }
+        let mut outcomes = vec![Outcome::Unchanged; table.rows.len()];
+        let mut start = 0;
+        while start < table.rows.len() {
+            // A round ends before the first key it has seen already.
+            let mut keys = HashSet::new();
+            let end = table.rows[start..]
+                .iter()
+                .position(|r| !keys.insert(r.key.as_str()))
+                .map_or(table.rows.len(), |n| start + n);
+            self.upsert_round(table, &stage, start..end, account, job, &mut outcomes)
+                .await?;
+            start = end;
+        }
+        Ok(outcomes)
+    }
+
+    async fn upsert_round(
+        &mut self,
+        table: &TableRows,
+        stage: &str,
+        rows: std::ops::Range<usize>,
+        account: Uuid,
+        job: Uuid,
+        outcomes: &mut [Outcome],
+    ) -> Result<(), StoreError> {
+        let mut names: Vec<&str> = vec!["account_id"];
+        names.extend(table.columns.iter().map(|(n, _)| *n));
+        names.extend(["row_hash", "job_id", "source_line"]);
+        let cols = names.join(", ");
+
+        let mut copy = CopyWriter::new();
+        for (seq, r) in table.rows[rows.clone()].iter().enumerate() {
+            copy.tuple(names.len() as u16 + 1);
+            copy.int4(seq as i32);
+            copy.uuid(&account);
+            for (_, col) in &table.columns {
+                copy.value(col, r.row as usize);
+            }
+            copy.int8(r.hash as i64);
+            copy.uuid(&job);
+            copy.int8(r.line as i64);
+        }
+        sqlx::raw_sql(AssertSqlSafe(format!("TRUNCATE {stage}")))
+            .execute(&mut self.data)
+            .await?;
+        let mut sink = self
+            .data
+            .copy_in_raw(&format!(
+                "COPY {stage} (seq, {cols}) FROM STDIN (FORMAT binary)"
+            ))
+            .await?;
+        sink.send(copy.finish()).await?;
+        sink.finish().await?;
+
+        let key = table.key_column;
+        let sets = names
+            .iter()
+            .filter(|n| **n != "account_id" && **n != key)
+            .map(|n| format!("{n} = EXCLUDED.{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let upsert = format!(
+            "INSERT INTO {t} AS d ({cols}) SELECT {cols} FROM {stage} \
+             ON CONFLICT (account_id, {key}) DO UPDATE SET {sets} \
+             WHERE d.row_hash IS DISTINCT FROM EXCLUDED.row_hash \
+             RETURNING d.{key}, d.xmax = 0",
+            t = table.table
+        );
+        let returned = sqlx::query(AssertSqlSafe(upsert))
+            .fetch_all(&mut self.data)
+            .await?;
+        let at: HashMap<&str, usize> = table.rows[rows.clone()]
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.key.as_str(), rows.start + i))
+            .collect();
+        for row in returned {
+            let key: String = row.get(0);
+            let inserted: bool = row.get(1);
+            if let Some(&i) = at.get(key.as_str()) {
+                outcomes[i] = if inserted {
+                    Outcome::Inserted
+                } else {
+                    Outcome::Updated
+                };
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `user@host:port/database`, for messages.
+fn describe(opts: &PgConnectOptions) -> String {
+    format!(
+        "{}@{}:{}/{}",
+        opts.get_username(),
+        opts.get_host(),
+        opts.get_port(),
+        opts.get_database().unwrap_or(opts.get_username())
+    )
+}
+
+/// One line that says what went wrong and what to do.
+fn connect_message(target: &str, e: &sqlx::Error) -> String {
+    if let sqlx::Error::Database(db) = e {
+        match db.code().as_deref() {
+            Some("3D000") => {
+                return format!(
+                    "cannot connect to PostgreSQL {target}: the database does not exist; \
+                     create it (createdb) or fix the URL"
+                )
+            }
+            Some("28P01" | "28000") => {
+                return format!(
+                    "cannot connect to PostgreSQL {target}: authentication failed ({}); check \
+                     the user and password in the URL",
+                    db.message()
+                )
+            }
+            _ => {}
+        }
+    }
+    if let sqlx::Error::Io(io) = e {
+        if io.kind() == std::io::ErrorKind::ConnectionRefused {
+            return format!(
+                "cannot connect to PostgreSQL {target}: connection refused; is the server \
+                 running and listening there?"
+            );
+        }
+    }
+    format!("cannot connect to PostgreSQL {target}: {e}")
+}
+
+/// The advisory lock key of an account's imports.
+fn lock_key(account: Uuid) -> i64 {
+    let b = account.as_bytes();
+    i64::from_be_bytes(b[8..16].try_into().expect("8 bytes")) ^ 0x6562_6179_696d_7074
+}
+
+impl Sink for PgStore {
+    async fn account(&mut self, account: &AccountRef) -> Result<Uuid, StoreError> {
+        if let Some(id) = self.account_id_of(account).await? {
+            self.ensure_account(id, None).await?;
+            return Ok(id);
+        }
+        let AccountRef::Slug(slug) = account else {
+            unreachable!("ids always resolve")
+        };
+        self.ensure_account(Uuid::now_v7(), Some(slug)).await?;
+        // Another process may have created the slug first: read back whichever won.
+        self.account_id_of(account)
+            .await?
+            .ok_or_else(|| StoreError::BadAccount(slug.clone()))
+    }
+
+    async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO import_jobs (id, account_id, import_type, file_name, file_size, \
+             file_sha256, encoding, delimiter, site, status, rows_read, inserted, updated, \
+             unchanged, rejected, skipped, errors_by_code, tables, metadata, error, created_by, \
+             created_at, started_at, finished_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, \
+             $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::jsonb, $18::jsonb, $19::jsonb, \
+             $20, $21, $22::timestamptz, $23::timestamptz, $24::timestamptz) \
+             ON CONFLICT (id) DO UPDATE SET import_type = EXCLUDED.import_type, \
+             file_size = EXCLUDED.file_size, file_sha256 = EXCLUDED.file_sha256, \
+             encoding = EXCLUDED.encoding, delimiter = EXCLUDED.delimiter, site = EXCLUDED.site, \
+             status = EXCLUDED.status, rows_read = EXCLUDED.rows_read, \
+             inserted = EXCLUDED.inserted, updated = EXCLUDED.updated, \
+             unchanged = EXCLUDED.unchanged, rejected = EXCLUDED.rejected, \
+             skipped = EXCLUDED.skipped, errors_by_code = EXCLUDED.errors_by_code, \
+             tables = EXCLUDED.tables, metadata = EXCLUDED.metadata, error = EXCLUDED.error, \
+             started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at",
+        )
+        .bind(job.id.to_string())
+        .bind(job.account_id.to_string())
+        .bind(job.import_type.clone())
+        .bind(job.file_name.clone())
+        .bind(job.file_size.map(|s| s as i64))
+        .bind(job.file_sha256.clone())
+        .bind(job.encoding.clone())
+        .bind(job.delimiter.clone())
+        .bind(job.site.clone())
+        .bind(job.status.as_str())
+        .bind(job.rows_read as i64)
+        .bind(job.inserted as i64)
+        .bind(job.updated as i64)
+        .bind(job.unchanged as i64)
+        .bind(job.rejected as i64)
+        .bind(job.skipped as i64)
+        .bind(serde_json::to_string(&job.errors_by_code).expect("map serializes"))
+        .bind(serde_json::to_string(&job.tables).expect("map serializes"))
+        .bind(job.metadata.to_string())
+        .bind(job.error.clone())
+        .bind(job.created_by.clone())
+        .bind(job.created_at.clone())
+        .bind(job.started_at.clone())
+        .bind(job.finished_at.clone())
+        .execute(&mut self.jobs)
+        .await?;
+        Ok(())
+    }
+
+    async fn begin(&mut self, account: Uuid) -> Result<(), StoreError> {
+        sqlx::raw_sql("BEGIN").execute(&mut self.data).await?;
+        self.in_tx = true;
+        self.staged.clear();
+        sqlx::query("SELECT set_config('ebay_import.account_id', $1, true)")
+            .bind(account.to_string())
+            .execute(&mut self.data)
+            .await?;
+        let key = lock_key(account);
+        let got: bool = sqlx::query("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(key)
+            .fetch_one(&mut self.data)
+            .await?
+            .get(0);
+        if !got {
+            eprintln!(
+                "waiting for another import of account {account} to finish (imports of one \
+                 account run one at a time)"
+            );
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(key)
+                .execute(&mut self.data)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn write(
+        &mut self,
+        account: Uuid,
+        job: Uuid,
+        batch: &ResolvedBatch,
+    ) -> Result<Vec<Vec<Outcome>>, StoreError> {
+        let mut all = Vec::with_capacity(batch.tables.len());
+        for t in &batch.tables {
+            all.push(self.write_table(t, account, job).await?);
+        }
+        Ok(all)
+    }
+
+    async fn write_rejects(&mut self, job: Uuid, rejects: &[Reject]) -> Result<(), StoreError> {
+        if rejects.is_empty() {
+            return Ok(());
+        }
+        let col = |f: fn(&Reject) -> Option<String>| rejects.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO import_rejects (job_id, line, record, column_name, code, message, value, \
+             raw_line) SELECT $1::uuid, * FROM UNNEST($2::int8[], $3::int8[], $4::text[], \
+             $5::text[], $6::text[], $7::text[], $8::text[])",
+        )
+        .bind(job.to_string())
+        .bind(rejects.iter().map(|r| r.line as i64).collect::<Vec<_>>())
+        .bind(rejects.iter().map(|r| r.record as i64).collect::<Vec<_>>())
+        .bind(col(|r| r.column.clone()))
+        .bind(col(|r| Some(r.code.as_str().to_string())))
+        .bind(col(|r| Some(r.message.clone())))
+        .bind(col(|r| r.value.clone()))
+        .bind(col(|r| r.raw.clone()))
+        .execute(&mut self.data)
+        .await?;
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> Result<(), StoreError> {
+        sqlx::raw_sql("COMMIT").execute(&mut self.data).await?;
+        self.in_tx = false;
+        Ok(())
+    }
+
+    async fn rollback(&mut self) -> Result<(), StoreError> {
+        if self.in_tx {
+            self.in_tx = false;
+            // A lost connection has rolled the transaction back already.
+            if sqlx::raw_sql("ROLLBACK")
+                .execute(&mut self.data)
+                .await
+                .is_err()
+            {
+                let _ = self.data.ping().await;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl JobLog for PgStore {
+    async fn list_jobs(
+        &mut self,
+        account: Option<&AccountRef>,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let rows = match account {
+            None => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {JOB_COLUMNS} FROM import_jobs ORDER BY import_jobs.created_at, import_jobs.id"
+                )))
+                .fetch_all(&mut self.jobs)
+                .await?
+            }
+            Some(a) => {
+                let Some(id) = self.account_id_of(a).await? else {
+                    return Ok(Vec::new());
+                };
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {JOB_COLUMNS} FROM import_jobs WHERE import_jobs.account_id = $1::uuid \
+                     ORDER BY import_jobs.created_at, import_jobs.id"
+                )))
+                .bind(id.to_string())
+                .fetch_all(&mut self.jobs)
+                .await?
+            }
+        };
+        Ok(rows.iter().map(job_from_row).collect())
+    }
+
+    async fn job(&mut self, id: &str) -> Result<JobRecord, StoreError> {
+        // A unique prefix of the id is enough, as with git commits.
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} FROM import_jobs WHERE import_jobs.id::text LIKE $1 || '%' LIMIT 2"
+        )))
+        .bind(id.to_string())
+        .fetch_all(&mut self.jobs)
+        .await?;
+        match rows.as_slice() {
+            [one] if !id.is_empty() => Ok(job_from_row(one)),
+            _ => Err(StoreError::NoSuchJob(id.to_string())),
+        }
+    }
+
+    async fn rejects(&mut self, id: Uuid) -> Result<Vec<Reject>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT line, record, column_name, code, message, value, raw_line FROM import_rejects \
+             WHERE job_id = $1::uuid ORDER BY line, seq",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut self.jobs)
+        .await?;
+        Ok(rows.iter().map(crate::reject_from_row).collect())
+    }
+}
