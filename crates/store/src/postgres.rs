@@ -52,14 +52,21 @@ impl PgStore {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Connect(format!("invalid PostgreSQL URL: {e}")))?;
         let target = describe(&opts);
-        let connect = || async {
-            opts.connect()
-                .await
-                .map_err(|e| StoreError::Connect(connect_message(&target, &e)))
+        // Named connections show up as such in pg_stat_activity.
+        let connect = |role: &str| {
+            let opts = opts
+                .clone()
+                .application_name(&format!("ebay-import ({role})"));
+            let target = target.clone();
+            async move {
+                opts.connect()
+                    .await
+                    .map_err(|e| StoreError::Connect(connect_message(&target, &e)))
+            }
         };
-        let mut jobs = connect().await?;
+        let mut jobs = connect("jobs").await?;
         MIGRATOR.run(&mut jobs).await?;
-        let data = connect().await?;
+        let data = connect("data").await?;
         Ok(PgStore {
             jobs,
             data,
@@ -239,12 +246,6 @@ fn connect_message(target: &str, e: &sqlx::Error) -> String {
     format!("cannot connect to PostgreSQL {target}: {e}")
 }
 
-/// The advisory lock key of an account's imports.
-fn lock_key(account: Uuid) -> i64 {
-    let b = account.as_bytes();
-    i64::from_be_bytes(b[8..16].try_into().expect("8 bytes")) ^ 0x6562_6179_696d_7074
-}
-
 impl Sink for PgStore {
     async fn account(&mut self, account: &AccountRef) -> Result<Uuid, StoreError> {
         if let Some(id) = self.account_id_of(account).await? {
@@ -316,19 +317,21 @@ impl Sink for PgStore {
             .bind(account.to_string())
             .execute(&mut self.data)
             .await?;
-        let key = lock_key(account);
-        let got: bool = sqlx::query("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(key)
-            .fetch_one(&mut self.data)
-            .await?
-            .get(0);
+        // The key is computed by the server, so other tools can take the same lock.
+        let got: bool = sqlx::query(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended('ebay_import:' || $1, 0))",
+        )
+        .bind(account.to_string())
+        .fetch_one(&mut self.data)
+        .await?
+        .get(0);
         if !got {
             eprintln!(
                 "waiting for another import of account {account} to finish (imports of one \
                  account run one at a time)"
             );
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(key)
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('ebay_import:' || $1, 0))")
+                .bind(account.to_string())
                 .execute(&mut self.data)
                 .await?;
         }
