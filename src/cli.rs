@@ -10,7 +10,7 @@ use ebay_import_pipeline::{
 use ebay_import_read::{sniff::parse_delimiter, ReadOptions, DEFAULT_MAX_RECORD_BYTES};
 use ebay_import_report::{reject_json, RejectsCsv};
 use ebay_import_resolve::OnDuplicate;
-use ebay_import_store::{AccountRef, JobLog, JobStatus, Store, StoreError};
+use ebay_import_store::{AccountRef, JobControl, JobLog, JobStatus, Store, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -46,6 +46,13 @@ enum Command {
     Jobs {
         #[command(subcommand)]
         command: JobsCommand,
+    },
+    /// Undo a completed job: delete the rows it inserted, restore the rows it updated.
+    Rollback {
+        /// The job (a unique prefix of its id is enough).
+        id: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -177,6 +184,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Import(args) => import(&cli.database, args).await,
         Command::Inspect(args) => inspect_cmd(args),
         Command::Jobs { command } => jobs(&cli.database, command).await,
+        Command::Rollback { id, json } => rollback(&cli.database, &id, json).await,
     }
 }
 
@@ -453,6 +461,31 @@ async fn jobs(database: &str, command: JobsCommand) -> Result<u8, Failure> {
             w.flush().map_err(failed)?;
         }
     }
+    Ok(EXIT_OK)
+}
+
+async fn rollback(database: &str, id: &str, json: bool) -> Result<u8, Failure> {
+    let mut store = open_store(database).await?;
+    let job = store.job(id).await.map_err(failed)?;
+    let summary = store.rollback_job(&job).await.map_err(failed)?;
+    let mut out = std::io::stdout().lock();
+    let text = if json {
+        serde_json::json!({
+            "job_id": job.id,
+            "status": JobStatus::RolledBack,
+            "deleted": summary.deleted,
+            "restored": summary.restored,
+        })
+        .to_string()
+    } else {
+        let tables: Vec<String> = summary
+            .deleted
+            .iter()
+            .map(|(t, d)| format!("{t}: {d} deleted, {} restored", summary.restored[t]))
+            .collect();
+        format!("job {} rolled back; {}", job.id, tables.join("; "))
+    };
+    writeln!(out, "{text}").map_err(failed)?;
     Ok(EXIT_OK)
 }
 

@@ -280,6 +280,72 @@ fn a_key_that_shares_its_index_hash_with_another_stays_a_row_of_its_own() {
     );
 }
 
+#[test]
+fn rollback_deletes_inserted_rows_restores_updated_ones_and_refuses_under_later_jobs() {
+    for env in Env::each_store("rollback") {
+        let file = env.copy_sample();
+        let first = env.import("demo", &[file]);
+        first.expect_code(0);
+        let first_job = s(&first.json(), "job_id").to_string();
+        let text = String::from_utf8(sample_bytes()).expect("sample is UTF-8");
+        let changed = env.write("changed.csv", text.replace("$32.09", "$33.09"));
+        let second = env.import("demo", &[&changed]);
+        second.expect_code(0);
+        let second_job = s(&second.json(), "job_id").to_string();
+        let totals = || {
+            env.rows(
+                "SELECT order_key, CAST(total_price AS TEXT), CAST(job_id AS TEXT) FROM orders \
+                 ORDER BY order_key",
+            )
+        };
+        let after_second = totals();
+        assert_eq!(after_second[0][1], t("33.09"), "{}", env.store_name());
+
+        // The second job changed the first one's rows: the first cannot go before it.
+        let refused = env.run(&["rollback", &first_job]);
+        refused.expect_code(1);
+        assert!(
+            refused.stderr.contains(&second_job) && refused.stderr.contains("roll them back first"),
+            "{}: {}",
+            env.store_name(),
+            refused.stderr
+        );
+        assert_eq!(totals(), after_second, "a refused rollback changes nothing");
+
+        let undo = env.run(&["rollback", &second_job, "--json"]);
+        undo.expect_code(0);
+        let j = undo.json();
+        assert_eq!(s(&j, "status"), "rolled_back");
+        assert_eq!(u(&j, "restored.orders"), 1);
+        assert_eq!(u(&j, "deleted.orders"), 0);
+        assert_eq!(u(&j, "restored.order_items"), 0);
+        assert_eq!(
+            totals(),
+            vec![
+                vec![t("12-34567-89012"), t("32.09"), t(&first_job)],
+                vec![t("98-76543-21098"), t("34.00"), t(&first_job)],
+                vec![t("SRN-1003"), None, t(&first_job)],
+            ],
+            "{}",
+            env.store_name()
+        );
+        let shown = env.run(&["jobs", "show", &second_job, "--json"]);
+        shown.expect_code(0);
+        assert_eq!(s(&shown.json_doc(), "status"), "rolled_back");
+        env.run(&["rollback", &second_job]).expect_code(1);
+
+        // With the second undone, the first can go: nothing of it is left.
+        let undo = env.run(&["rollback", &first_job, "--json"]);
+        undo.expect_code(0);
+        let j = undo.json();
+        assert_eq!(u(&j, "deleted.orders"), 3);
+        assert_eq!(u(&j, "deleted.order_items"), 4);
+        assert_eq!(env.count("SELECT COUNT(*) FROM orders"), 0);
+        assert_eq!(env.count("SELECT COUNT(*) FROM order_items"), 0);
+        assert_eq!(env.count("SELECT COUNT(*) FROM orders_history"), 0);
+    }
+}
+
 // --- 3. the seed's canonical CSV -------------------------------------------------------------
 
 #[test]

@@ -31,6 +31,8 @@ pub enum StoreError {
     Connect(String),
     #[error("no import job {0}")]
     NoSuchJob(String),
+    #[error("{0}")]
+    Refused(String),
     #[error("account {0:?} is neither a UUID nor a slug ([a-z0-9][a-z0-9_-]{{0,63}})")]
     BadAccount(String),
 }
@@ -70,6 +72,10 @@ pub enum JobStatus {
     Completed,
     PartiallyFailed,
     Failed,
+    /// Undone by `rollback`: its inserted rows are gone, its updated rows restored.
+    RolledBack,
+    /// Its process ended without finishing it (killed, crashed, lost its machine).
+    Interrupted,
 }
 
 impl JobStatus {
@@ -80,6 +86,8 @@ impl JobStatus {
             JobStatus::Completed => "completed",
             JobStatus::PartiallyFailed => "partially_failed",
             JobStatus::Failed => "failed",
+            JobStatus::RolledBack => "rolled_back",
+            JobStatus::Interrupted => "interrupted",
         }
     }
 
@@ -90,6 +98,8 @@ impl JobStatus {
             JobStatus::Completed,
             JobStatus::PartiallyFailed,
             JobStatus::Failed,
+            JobStatus::RolledBack,
+            JobStatus::Interrupted,
         ]
         .into_iter()
         .find(|j| j.as_str() == s)
@@ -207,6 +217,63 @@ pub trait JobLog {
     async fn rejects(&mut self, id: Uuid) -> Result<Vec<Reject>, StoreError>;
 }
 
+/// The data tables and their natural-key columns: what `rollback` undoes.
+pub const DATA_TABLES: &[(&str, &str)] = &[("orders", "order_key"), ("order_items", "item_key")];
+
+/// What a rollback did, per table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RollbackSummary {
+    /// Rows the job had inserted, now deleted.
+    pub deleted: BTreeMap<String, u64>,
+    /// Rows the job had updated, now back at the version before it.
+    pub restored: BTreeMap<String, u64>,
+}
+
+/// Undoing a completed job.
+#[allow(async_fn_in_trait)]
+pub trait JobControl {
+    /// Deletes the rows `job` inserted and restores the previous version of the rows it
+    /// updated, in one transaction, and marks it `rolled_back`. Refuses (naming them) when
+    /// later jobs changed the same rows: those must be rolled back first.
+    async fn rollback_job(&mut self, job: &JobRecord) -> Result<RollbackSummary, StoreError>;
+}
+
+/// Whether a job in this state can be rolled back.
+pub(crate) fn check_rollable(job: &JobRecord) -> Result<(), StoreError> {
+    match job.status {
+        JobStatus::Completed | JobStatus::PartiallyFailed => Ok(()),
+        other => Err(StoreError::Refused(format!(
+            "job {} is {}; only completed or partially failed jobs can be rolled back",
+            job.id,
+            other.as_str()
+        ))),
+    }
+}
+
+/// The refusal when later jobs changed a job's rows.
+pub(crate) fn later_jobs_refusal(job: Uuid, mut later: Vec<String>) -> StoreError {
+    later.sort();
+    later.dedup();
+    StoreError::Refused(format!(
+        "job {job} cannot be rolled back: later job(s) {} changed the same rows; roll them \
+         back first",
+        later.join(", ")
+    ))
+}
+
+/// The job record after a rollback.
+pub(crate) fn rolled_back(job: &JobRecord, summary: &RollbackSummary) -> JobRecord {
+    let mut job = job.clone();
+    job.status = JobStatus::RolledBack;
+    if let serde_json::Value::Object(m) = &mut job.metadata {
+        m.insert(
+            "rollback".into(),
+            serde_json::json!({ "at": now(), "deleted": summary.deleted, "restored": summary.restored }),
+        );
+    }
+    job
+}
+
 /// A job record from a row of `import_jobs` whose uuid, time and JSON columns are read as
 /// text (SQLite stores them so; the PostgreSQL store casts them).
 pub(crate) fn job_from_row<R: sqlx::Row>(r: &R) -> JobRecord
@@ -322,6 +389,12 @@ impl Sink for Store {
     }
     async fn rollback(&mut self) -> Result<(), StoreError> {
         each_store!(self, s => s.rollback().await)
+    }
+}
+
+impl JobControl for Store {
+    async fn rollback_job(&mut self, job: &JobRecord) -> Result<RollbackSummary, StoreError> {
+        each_store!(self, s => s.rollback_job(job).await)
     }
 }
 

@@ -18,7 +18,10 @@
 //! travels as COPY data or a bound parameter.
 
 use crate::pgcopy::CopyWriter;
-use crate::{job_from_row, AccountRef, JobLog, JobRecord, Sink, StoreError};
+use crate::{
+    check_rollable, job_from_row, later_jobs_refusal, rolled_back, AccountRef, JobControl, JobLog,
+    JobRecord, RollbackSummary, Sink, StoreError, DATA_TABLES,
+};
 use ebay_import_model::Reject;
 use ebay_import_resolve::{Outcome, ResolvedBatch, TableRows};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -168,6 +171,16 @@ impl PgStore {
         sink.finish().await?;
 
         let key = table.key_column;
+        // The versions this round replaces, for `rollback`, in the same transaction.
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {t}_history SELECT d.*, $1::uuid FROM {t} d JOIN {stage} s \
+             ON s.account_id = d.account_id AND s.{key} = d.{key} \
+             WHERE d.row_hash IS DISTINCT FROM s.row_hash",
+            t = table.table
+        )))
+        .bind(job.to_string())
+        .execute(&mut self.data)
+        .await?;
         let sets = names
             .iter()
             .filter(|n| **n != "account_id" && **n != key)
@@ -393,6 +406,91 @@ impl Sink for PgStore {
             }
         }
         Ok(())
+    }
+}
+
+impl JobControl for PgStore {
+    async fn rollback_job(&mut self, job: &JobRecord) -> Result<RollbackSummary, StoreError> {
+        check_rollable(job)?;
+        // The account's transaction and lock, as for an import of it.
+        self.begin(job.account_id).await?;
+        let result = self.undo(job).await;
+        match result {
+            Ok(summary) => {
+                self.commit().await?;
+                self.save_job(&rolled_back(job, &summary)).await?;
+                Ok(summary)
+            }
+            Err(e) => {
+                self.rollback().await?;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl PgStore {
+    async fn undo(&mut self, job: &JobRecord) -> Result<RollbackSummary, StoreError> {
+        let id = job.id.to_string();
+        let mut later = Vec::new();
+        for (t, _) in DATA_TABLES {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT DISTINCT replaced_by::text FROM {t}_history \
+                 WHERE job_id = $1::uuid AND replaced_by <> $1::uuid"
+            )))
+            .bind(&id)
+            .fetch_all(&mut self.data)
+            .await?;
+            later.extend(rows.iter().map(|r| r.get::<String, _>(0)));
+        }
+        if !later.is_empty() {
+            return Err(later_jobs_refusal(job.id, later));
+        }
+        let mut summary = RollbackSummary::default();
+        for (t, key) in DATA_TABLES {
+            let cols: Vec<String> = sqlx::query(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+            )
+            .bind(*t)
+            .fetch_all(&mut self.data)
+            .await?
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .filter(|c| c != "account_id" && c != key)
+            .collect();
+            let restored = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE {t} d SET ({cols}) = ROW({h_cols}) FROM {t}_history h \
+                 WHERE h.replaced_by = $1::uuid AND h.job_id <> $1::uuid \
+                 AND h.account_id = d.account_id AND h.{key} = d.{key} AND d.job_id = $1::uuid",
+                cols = cols.join(", "),
+                h_cols = cols
+                    .iter()
+                    .map(|c| format!("h.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )))
+            .bind(&id)
+            .execute(&mut self.data)
+            .await?
+            .rows_affected();
+            let deleted = sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {t} WHERE job_id = $1::uuid"
+            )))
+            .bind(&id)
+            .execute(&mut self.data)
+            .await?
+            .rows_affected();
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {t}_history WHERE replaced_by = $1::uuid"
+            )))
+            .bind(&id)
+            .execute(&mut self.data)
+            .await?;
+            summary.restored.insert(t.to_string(), restored);
+            summary.deleted.insert(t.to_string(), deleted);
+        }
+        Ok(summary)
     }
 }
 

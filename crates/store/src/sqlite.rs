@@ -11,7 +11,10 @@
 //! SQL text is built only from the static schema's column names; every value from a file is a
 //! bound parameter.
 
-use crate::{job_from_row, AccountRef, JobLog, JobRecord, Sink, StoreError};
+use crate::{
+    check_rollable, job_from_row, later_jobs_refusal, rolled_back, AccountRef, JobControl, JobLog,
+    JobRecord, RollbackSummary, Sink, StoreError, DATA_TABLES,
+};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef};
@@ -102,7 +105,9 @@ impl SqliteStore {
         let find = format!(
             "SELECT rowid, row_hash FROM {t} WHERE key_hash = ?1 AND account_id = ?2 AND {key} = ?3"
         );
+        let keep = format!("INSERT INTO {t}_history SELECT *, ?2 FROM {t} WHERE rowid = ?1");
         let hash_param = 3 + table.columns.len();
+        let mut keep = self.data.prepare_cached(&keep)?;
         let mut find = self.data.prepare_cached(&find)?;
         let mut ins = self.data.prepare_cached(&insert)?;
         let mut upd = self.data.prepare_cached(&update)?;
@@ -140,6 +145,10 @@ impl SqliteStore {
                 }
                 Some((_, hash)) if hash == r.hash as i64 => Outcome::Unchanged,
                 Some((rowid, _)) => {
+                    // The version this job replaces, for `rollback`.
+                    keep.raw_bind_parameter(1, rowid)?;
+                    keep.raw_bind_parameter(2, job)?;
+                    keep.raw_execute()?;
                     bind_all(&mut upd, &mut text)?;
                     upd.raw_bind_parameter(hash_param + 3, rowid)?;
                     upd.raw_execute()?;
@@ -278,6 +287,68 @@ impl Sink for SqliteStore {
             self.data.execute_batch("ROLLBACK")?;
         }
         Ok(())
+    }
+}
+
+impl JobControl for SqliteStore {
+    async fn rollback_job(&mut self, job: &JobRecord) -> Result<RollbackSummary, StoreError> {
+        check_rollable(job)?;
+        let id = job.id.to_string();
+        let tx = self
+            .data
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut later = Vec::new();
+        for (t, _) in DATA_TABLES {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT DISTINCT replaced_by FROM {t}_history WHERE job_id = ?1 AND replaced_by <> ?1"
+            ))?;
+            let jobs = stmt.query_map([&id], |r| r.get::<_, String>(0))?;
+            for j in jobs {
+                later.push(j?);
+            }
+        }
+        if !later.is_empty() {
+            return Err(later_jobs_refusal(job.id, later));
+        }
+        let mut summary = RollbackSummary::default();
+        for (t, key) in DATA_TABLES {
+            let cols: Vec<String> = tx
+                .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))?
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<_, _>>()?;
+            let cols: Vec<&str> = cols
+                .iter()
+                .map(String::as_str)
+                .filter(|c| *c != "account_id" && c != key)
+                .collect();
+            let before = format!(
+                "FROM {t}_history h WHERE h.replaced_by = ?1 AND h.job_id <> ?1 \
+                 AND h.account_id = {t}.account_id AND h.{key} = {t}.{key}"
+            );
+            let restored = tx.execute(
+                &format!(
+                    "UPDATE {t} SET ({cols}) = (SELECT {h_cols} {before}) \
+                     WHERE job_id = ?1 AND EXISTS (SELECT 1 {before})",
+                    cols = cols.join(", "),
+                    h_cols = cols
+                        .iter()
+                        .map(|c| format!("h.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                [&id],
+            )?;
+            let deleted = tx.execute(&format!("DELETE FROM {t} WHERE job_id = ?1"), [&id])?;
+            tx.execute(
+                &format!("DELETE FROM {t}_history WHERE replaced_by = ?1"),
+                [&id],
+            )?;
+            summary.restored.insert(t.to_string(), restored as u64);
+            summary.deleted.insert(t.to_string(), deleted as u64);
+        }
+        tx.commit()?;
+        self.save_job(&rolled_back(job, &summary)).await?;
+        Ok(summary)
     }
 }
 

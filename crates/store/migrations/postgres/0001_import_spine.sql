@@ -24,7 +24,7 @@ CREATE TABLE import_jobs (
     encoding text,
     delimiter text,
     site text,
-    status text NOT NULL CHECK (status IN ('pending', 'processing', 'completed', 'partially_failed', 'failed')),
+    status text NOT NULL CHECK (status IN ('pending', 'processing', 'completed', 'partially_failed', 'failed', 'rolled_back', 'interrupted')),
     rows_read bigint NOT NULL DEFAULT 0,
     inserted bigint NOT NULL DEFAULT 0,
     updated bigint NOT NULL DEFAULT 0,

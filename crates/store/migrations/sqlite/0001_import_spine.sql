@@ -22,7 +22,7 @@ CREATE TABLE import_jobs (
     encoding TEXT,
     delimiter TEXT,
     site TEXT,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'completed', 'partially_failed', 'failed')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'completed', 'partially_failed', 'failed', 'rolled_back', 'interrupted')),
     rows_read INTEGER NOT NULL DEFAULT 0,
     inserted INTEGER NOT NULL DEFAULT 0,
     updated INTEGER NOT NULL DEFAULT 0,
