@@ -1096,6 +1096,56 @@ fn a_failed_write_rolls_back_every_row_and_reject_of_the_job() {
     }
 }
 
+#[test]
+fn a_killed_import_leaves_no_rows_and_its_job_is_shown_interrupted() {
+    for env in Env::each_store("killed") {
+        let file = std::fs::File::create(env.path("big.csv")).expect("create big.csv");
+        write_orders_report(
+            file,
+            &OrdersReportOptions {
+                rows: 60_000,
+                ..OrdersReportOptions::default()
+            },
+        )
+        .expect("generate");
+        let mut child = env.spawn(&["import", "--account", "demo", "--json", "big.csv"]);
+        let started = std::time::Instant::now();
+        while env.try_count("SELECT COUNT(*) FROM import_jobs WHERE status = 'processing'")
+            != Some(1)
+        {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the import never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        child.kill().expect("SIGKILL the import");
+        child.wait().expect("reap the import");
+
+        // The next command finds the job's process gone.
+        let list = env.run(&["jobs", "list", "--json"]);
+        list.expect_code(0);
+        let jobs = list.json_lines();
+        assert_eq!(jobs.len(), 1, "{}", env.store_name());
+        assert_eq!(s(&jobs[0], "status"), "interrupted", "{}", env.store_name());
+        assert!(
+            s(&jobs[0], "error").contains("ended before finishing"),
+            "{}",
+            jobs[0]
+        );
+        assert_eq!(
+            env.count("SELECT COUNT(*) FROM orders"),
+            0,
+            "{}",
+            env.store_name()
+        );
+        assert_eq!(env.count("SELECT COUNT(*) FROM order_items"), 0);
+        // An import afterwards runs normally.
+        env.import("demo", &["big.csv"]).expect_code(0);
+    }
+}
+
 // --- 9. dry run ------------------------------------------------------------------------------
 
 #[test]

@@ -230,7 +230,8 @@ fn a_terminated_backend_fails_the_job_and_leaves_no_row_of_it() {
     while started.elapsed() < Duration::from_secs(60) {
         let hit = env.rows(
             "SELECT CAST(pg_terminate_backend(pid) AS TEXT) FROM pg_stat_activity \
-             WHERE application_name = 'ebay-import (data)' AND backend_xid IS NOT NULL",
+             WHERE datname = current_database() AND application_name = 'ebay-import (data)' \
+             AND backend_xid IS NOT NULL",
         );
         if hit.iter().any(|r| r[0].as_deref() == Some("true")) {
             terminated = true;

@@ -134,6 +134,16 @@ impl Env {
         Run::from(out, args)
     }
 
+    /// Starts the binary without waiting for it (outputs piped).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ebay-import")
+    }
+
     /// Like [`Env::run`], with `input` on stdin.
     pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Run {
         let mut child = self
@@ -167,6 +177,19 @@ impl Env {
 
     pub fn count(&self, sql: &str) -> i64 {
         db_count(&self.db_url(), sql)
+    }
+
+    /// Like [`Env::count`], but `None` while the database or the table does not exist yet.
+    pub fn try_count(&self, sql: &str) -> Option<i64> {
+        if !self.is_postgres() && !self.db_path().exists() {
+            return None;
+        }
+        let url = self.db_url();
+        let sql = sql.to_string();
+        std::thread::spawn(move || std::panic::catch_unwind(|| db_count(&url, &sql)).ok())
+            .join()
+            .ok()
+            .flatten()
     }
 
     pub fn exec(&self, statements: &[&str]) {

@@ -217,6 +217,56 @@ pub trait JobLog {
     async fn rejects(&mut self, id: Uuid) -> Result<Vec<Reject>, StoreError>;
 }
 
+/// The process that runs a job: recorded while the job is `processing`, so that a later process
+/// can tell a job whose process died (and mark it `interrupted`) from one still running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub(crate) struct JobOwner {
+    host: String,
+    pid: u32,
+    /// The process's start time in clock ticks since boot (Linux), telling a reused pid apart.
+    started: Option<u64>,
+}
+
+impl JobOwner {
+    pub(crate) fn current() -> JobOwner {
+        let pid = std::process::id();
+        JobOwner {
+            host: host_name(),
+            pid,
+            started: process_start(pid),
+        }
+    }
+
+    /// `Some(false)` when the process is known to be gone; `None` when this host cannot tell
+    /// (another host, or no `/proc`).
+    pub(crate) fn alive(&self) -> Option<bool> {
+        if self.host != host_name() || !std::path::Path::new("/proc/self/stat").exists() {
+            return None;
+        }
+        Some(process_start(self.pid).is_some_and(|s| Some(s) == self.started))
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_default()
+}
+
+/// Field 22 of `/proc/PID/stat`.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// What an interrupted job's record says.
+pub(crate) const INTERRUPTED: &str =
+    "the process running this job ended before finishing it (killed, crashed or its machine \
+     stopped); nothing of it was committed: import the file again";
+
 /// The data tables and their natural-key columns: what `rollback` undoes.
 pub const DATA_TABLES: &[(&str, &str)] = &[("orders", "order_key"), ("order_items", "item_key")];
 

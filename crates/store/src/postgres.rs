@@ -20,7 +20,7 @@
 use crate::pgcopy::CopyWriter;
 use crate::{
     check_rollable, job_from_row, later_jobs_refusal, rolled_back, AccountRef, JobControl, JobLog,
-    JobRecord, RollbackSummary, Sink, StoreError, DATA_TABLES,
+    JobRecord, JobStatus, RollbackSummary, Sink, StoreError, DATA_TABLES, INTERRUPTED,
 };
 use ebay_import_model::Reject;
 use ebay_import_resolve::{Outcome, ResolvedBatch, TableRows};
@@ -47,6 +47,8 @@ pub struct PgStore {
     in_tx: bool,
     /// Staging tables created in the current transaction.
     staged: HashSet<&'static str>,
+    /// Jobs of this process that are processing (each holds its job lock).
+    running: HashSet<Uuid>,
 }
 
 impl PgStore {
@@ -69,12 +71,14 @@ impl PgStore {
         };
         let mut jobs = connect("jobs").await?;
         MIGRATOR.run(&mut jobs).await?;
+        reap_interrupted(&mut jobs).await?;
         let data = connect("data").await?;
         Ok(PgStore {
             jobs,
             data,
             in_tx: false,
             staged: HashSet::new(),
+            running: HashSet::new(),
         })
     }
 
@@ -217,6 +221,42 @@ impl PgStore {
     }
 }
 
+/// Marks `processing` jobs whose process is gone as `interrupted`: a running job's process
+/// holds the job's advisory lock for as long as its connection lives.
+async fn reap_interrupted(conn: &mut PgConnection) -> Result<(), StoreError> {
+    let ids: Vec<String> =
+        sqlx::query("SELECT id::text FROM import_jobs WHERE status = 'processing'")
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    for id in ids {
+        let free: bool = sqlx::query(
+            "SELECT pg_try_advisory_lock(hashtextextended('ebay_import_job:' || $1, 0))",
+        )
+        .bind(&id)
+        .fetch_one(&mut *conn)
+        .await?
+        .get(0);
+        if free {
+            sqlx::query(
+                "UPDATE import_jobs SET status = 'interrupted', error = $2 \
+                 WHERE id = $1::uuid AND status = 'processing'",
+            )
+            .bind(&id)
+            .bind(INTERRUPTED)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("SELECT pg_advisory_unlock(hashtextextended('ebay_import_job:' || $1, 0))")
+                .bind(&id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// `user@host:port/database`, for messages.
 fn describe(opts: &PgConnectOptions) -> String {
     format!(
@@ -276,6 +316,15 @@ impl Sink for PgStore {
     }
 
     async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
+        // A running job holds its lock (on the jobs connection, so it goes with the process)
+        // from before its record says `processing` until the record says how it ended.
+        let running = job.status == JobStatus::Processing;
+        if running && self.running.insert(job.id) {
+            sqlx::query("SELECT pg_advisory_lock(hashtextextended('ebay_import_job:' || $1, 0))")
+                .bind(job.id.to_string())
+                .execute(&mut self.jobs)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO import_jobs (id, account_id, import_type, file_name, file_size, \
              file_sha256, encoding, delimiter, site, status, rows_read, inserted, updated, \
@@ -319,6 +368,12 @@ impl Sink for PgStore {
         .bind(job.finished_at.clone())
         .execute(&mut self.jobs)
         .await?;
+        if !running && self.running.remove(&job.id) {
+            sqlx::query("SELECT pg_advisory_unlock(hashtextextended('ebay_import_job:' || $1, 0))")
+                .bind(job.id.to_string())
+                .execute(&mut self.jobs)
+                .await?;
+        }
         Ok(())
     }
 

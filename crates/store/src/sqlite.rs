@@ -13,7 +13,7 @@
 
 use crate::{
     check_rollable, job_from_row, later_jobs_refusal, rolled_back, AccountRef, JobControl, JobLog,
-    JobRecord, RollbackSummary, Sink, StoreError, DATA_TABLES,
+    JobOwner, JobRecord, JobStatus, RollbackSummary, Sink, StoreError, DATA_TABLES, INTERRUPTED,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -57,6 +57,7 @@ impl SqliteStore {
         let path = opts.get_filename().to_path_buf();
         let mut conn = opts.connect().await?;
         MIGRATOR.run(&mut conn).await?;
+        reap_interrupted(&mut conn).await?;
         let data = rusqlite::Connection::open(&path)?;
         data.busy_timeout(std::time::Duration::from_secs(30))?;
         data.execute_batch(&format!(
@@ -202,7 +203,7 @@ impl Sink for SqliteStore {
             "INSERT OR REPLACE INTO import_jobs (id, account_id, import_type, file_name, file_size, \
              file_sha256, encoding, delimiter, site, status, rows_read, inserted, updated, unchanged, \
              rejected, skipped, errors_by_code, tables, metadata, error, created_by, created_at, \
-             started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             started_at, finished_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(job.id.to_string())
         .bind(job.account_id.to_string())
@@ -228,6 +229,7 @@ impl Sink for SqliteStore {
         .bind(job.created_at.clone())
         .bind(job.started_at.clone())
         .bind(job.finished_at.clone())
+        .bind(owner_of(job))
         .execute(&mut self.conn)
         .await?;
         Ok(())
@@ -288,6 +290,34 @@ impl Sink for SqliteStore {
         }
         Ok(())
     }
+}
+
+/// The owner column of a job record: set while it is processing.
+fn owner_of(job: &JobRecord) -> Option<String> {
+    (job.status == JobStatus::Processing)
+        .then(|| serde_json::to_string(&JobOwner::current()).expect("owner serializes"))
+}
+
+/// Marks `processing` jobs whose process is gone as `interrupted`.
+async fn reap_interrupted(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    let rows = sqlx::query("SELECT id, owner FROM import_jobs WHERE status = 'processing'")
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in rows {
+        let owner: Option<String> = row.get(1);
+        let owner: Option<JobOwner> = owner.and_then(|o| serde_json::from_str(&o).ok());
+        if owner.is_some_and(|o| o.alive() == Some(false)) {
+            sqlx::query(
+                "UPDATE import_jobs SET status = 'interrupted', error = ?, owner = NULL \
+                 WHERE id = ? AND status = 'processing'",
+            )
+            .bind(INTERRUPTED)
+            .bind(row.get::<String, _>(0))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 impl JobControl for SqliteStore {

@@ -38,7 +38,10 @@ CREATE TABLE import_jobs (
     created_by text NOT NULL,
     created_at timestamptz NOT NULL,
     started_at timestamptz,
-    finished_at timestamptz
+    finished_at timestamptz,
+    -- The process running a processing job (host, pid, start time), so a later one can tell
+    -- that it died.
+    owner text
 );
 CREATE INDEX import_jobs_account ON import_jobs (account_id, created_at);
 

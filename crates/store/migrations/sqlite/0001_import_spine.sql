@@ -36,7 +36,10 @@ CREATE TABLE import_jobs (
     created_by TEXT NOT NULL,
     created_at TEXT NOT NULL,
     started_at TEXT,
-    finished_at TEXT
+    finished_at TEXT,
+    -- The process running a processing job (host, pid, start time), so a later one can tell
+    -- that it died.
+    owner TEXT
 );
 CREATE INDEX import_jobs_account ON import_jobs (account_id, created_at);
 
