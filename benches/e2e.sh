@@ -17,6 +17,11 @@
 #                           dir, so the long Polars build never holds the workspace's build lock)
 #   E2E_OUT=bench-out       where reports, databases and logs go (git-ignored)
 #   E2E_REGEN=1             regenerate reports that already exist
+#   E2E_PG_URL=postgres://postgres@127.0.0.1:5432
+#                           PostgreSQL server (no database): when reachable, a clean report of the
+#                           same size goes through the PostgreSQL sink and, for comparison, its raw
+#                           rows through `psql \copy` into an 82-text-column table
+#   E2E_SKIP_PG=1           skip the PostgreSQL runs
 #
 # Peak RSS comes from `/usr/bin/time -f %M` when present, else from python3's
 # resource.getrusage(RUSAGE_CHILDREN).ru_maxrss around the process. Both are in KiB.
@@ -92,6 +97,35 @@ with_rss() {
   fi
 }
 
+PG_URL="${E2E_PG_URL:-postgres://postgres@127.0.0.1:5432}"
+PG_DB=ebay_import_e2e
+RAW_COLUMNS="$(for i in $(seq 1 82); do printf 'c%s text, ' "$i"; done)"
+RAW_COLUMNS="${RAW_COLUMNS%, }"
+
+# setup KIND: a fresh database or table before each run.
+setup() {
+  case "$1" in
+    sqlite) rm -f "$DB" "$DB-wal" "$DB-shm" ;;
+    pg | rawcopy)
+      psql -q -X "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" \
+        -c "CREATE DATABASE $PG_DB" >/dev/null
+      if [[ "$1" == rawcopy ]]; then
+        psql -q -X "$PG_URL/$PG_DB" -c "CREATE TABLE raw82 ($RAW_COLUMNS)" >/dev/null
+      fi
+      psql -q -X "$PG_URL/postgres" -c "CHECKPOINT" >/dev/null
+      ;;
+  esac
+}
+
+# The raw rows of a generated report (no preamble, header, padding row, blank line or footer)
+# into the 82-text-column table; prints a JSON line like the CLI's.
+RAW_COPY='
+t0=$(date +%s.%N)
+n=$(tail -n +4 "$2" | head -n -3 | psql -q -X "$1" -c "\copy raw82 FROM STDIN (FORMAT csv)" -c "SELECT count(*) FROM raw82" -At)
+t1=$(date +%s.%N)
+awk -v n="$n" -v a="$t0" -v b="$t1" "BEGIN { printf \"{\\\"rows\\\":%d,\\\"seconds\\\":%.3f,\\\"rows_per_second\\\":%.0f}\\n\", n, b - a, n / (b - a) }"
+'
+
 # measure KIND LABEL ROWS_KEY CMD...: runs CMD $RUNS times (stdout: one JSON line) and appends
 # one table row to $TABLE. KIND is used for the setup before each run (sqlite: fresh database).
 # Sets MED_WALL_RPS and MED_RSS_KB for the ratio line.
@@ -100,7 +134,7 @@ measure() {
   shift 3
   local walls=() rss=() inner_s=() inner_rps=() rows="" status="" i rc
   for ((i = 1; i <= WARMUP; i++)); do
-    if [[ "$kind" == sqlite ]]; then rm -f "$DB" "$DB-wal" "$DB-shm"; fi
+    setup "$kind"
     sync
     rc=0
     "$@" >"$OUT/run.json" 2>"$OUT/run.stderr" || rc=$?
@@ -111,7 +145,7 @@ measure() {
     fi
   done
   for ((i = 1; i <= RUNS; i++)); do
-    if [[ "$kind" == sqlite ]]; then rm -f "$DB" "$DB-wal" "$DB-shm"; fi
+    setup "$kind"
     # Flush what earlier runs left dirty (a SQLite run leaves ~1 GB), so its write-back does not
     # land in this run's time.
     sync
@@ -182,7 +216,21 @@ if [[ "${E2E_10M:-0}" == 1 ]]; then SIZES+=(10000000); fi
 
 report_path() { printf '%s/orders-%s-f%s.csv\n' "$OUT" "$1" "$FAULTS_EVERY"; }
 
+PG=0
+if [[ "${E2E_SKIP_PG:-0}" != 1 ]] && psql -q -X "$PG_URL/postgres" -c "SELECT 1" >/dev/null 2>&1; then
+  PG=1
+fi
+clean_path() { printf '%s/orders-%s-clean.csv\n' "$OUT" "$1"; }
+
 for rows in "${SIZES[@]}"; do
+  if ((PG)) && [[ "$rows" == "$ROWS" ]]; then
+    clean="$(clean_path "$rows")"
+    if [[ ! -s "$clean" || "${E2E_REGEN:-0}" == 1 ]]; then
+      log "generating $clean ($rows rows, no faults, for the PostgreSQL comparison)"
+      "$GEN" --rows "$rows" --faults-every 0 --out "$clean.tmp" >/dev/null
+      mv "$clean.tmp" "$clean"
+    fi
+  fi
   file="$(report_path "$rows")"
   if [[ ! -s "$file" || "${E2E_REGEN:-0}" == 1 ]]; then
     log "generating $file ($rows rows, a fault every $FAULTS_EVERY records)"
@@ -218,6 +266,19 @@ for rows in "${SIZES[@]}"; do
     measure polars "Polars 0.55.2 peer (read + checks)" rows "$PEER" "$file"
     PEER_RPS="$MED_WALL_RPS" PEER_ENGINE_RPS="$MED_RPS" PEER_RSS="$MED_RSS_KB"
   fi
+  PG_NOTE=""
+  if ((PG)) && [[ "$rows" == "$ROWS" ]]; then
+    clean="$(clean_path "$rows")"
+    cat "$clean" >/dev/null
+    measure pg "\`ebay-import\` → PostgreSQL (fresh DB, clean report)" rows_read \
+      "$BIN" --database "$PG_URL/$PG_DB" import --account bench --json --max-file-size 1000GB "$clean"
+    OURS_PG="$MED_WALL_RPS"
+    measure rawcopy "\`psql \\copy\` of the same report's raw rows → 82 text columns" rows \
+      bash -c "$RAW_COPY" _ "$PG_URL/$PG_DB" "$clean"
+    RAW_PG="$MED_WALL_RPS"
+    PG_NOTE="$(printf '**PostgreSQL vs raw copy**: %.2f× (ratio ≥ 1: the validated, typed upsert is at least as fast as a raw \\copy of the text).' "$(calc "$OURS_PG / $RAW_PG")")"
+    psql -q -X "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null
+  fi
 
   {
     printf '\n### End to end: %s-row US Orders report (82 columns, %s MB, a fault every %s records)\n\n' \
@@ -241,6 +302,7 @@ for rows in "${SIZES[@]}"; do
     else
       printf '%s\n' "$POLARS_NOTE"
     fi
+    if [[ -n "$PG_NOTE" ]]; then printf '\n%s\n' "$PG_NOTE"; fi
   } | tee -a "$RESULT"
 done
 rm -f "$OUT/table.md" "$OUT/run.json" "$OUT/run.rss" "$OUT/run.stderr"
