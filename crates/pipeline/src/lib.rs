@@ -186,9 +186,18 @@ impl JobRun {
         on_rejects: RejectObserver<'_>,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(), ImportError> {
+        // A sink that pays per statement gets bigger batches, and fewer of them in flight.
+        let mut read = opts.read.clone();
+        let mut in_flight = opts.in_flight.unwrap_or(rayon::current_num_threads() + 2);
+        if let Some(bytes) = sink.as_ref().and_then(|s| s.batch_bytes()) {
+            if bytes > read.chunk_bytes {
+                in_flight = in_flight.min(rayon::current_num_threads() + 1);
+                read.chunk_bytes = bytes;
+            }
+        }
         let (mut source, header) = open_with_header(
             stream,
-            &opts.read,
+            &read,
             opts.import_type.as_deref(),
             opts.site.as_deref(),
             true,
@@ -232,7 +241,6 @@ impl JobRun {
             site,
             model,
         };
-        let in_flight = opts.in_flight.unwrap_or(rayon::current_num_threads() + 2);
         let results = engine::start(source.into_splitter(), spec, Some(validation), in_flight);
         let mut staged = engine::resolve(results, resolver);
 

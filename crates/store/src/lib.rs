@@ -192,6 +192,11 @@ pub trait Sink {
     async fn account(&mut self, account: &AccountRef) -> Result<Uuid, StoreError>;
     /// Inserts or replaces the job record.
     async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError>;
+    /// The input bytes per batch this sink works best with, when more than the reader's
+    /// default: a batch costs it a fixed number of round trips and statements.
+    fn batch_bytes(&self) -> Option<usize> {
+        None
+    }
     /// Starts the job's data transaction for `account`'s rows.
     async fn begin(&mut self, account: Uuid) -> Result<(), StoreError>;
     /// Upserts the batch's rows; returns the outcome of each row of each table.
@@ -324,6 +329,46 @@ pub(crate) fn rolled_back(job: &JobRecord, summary: &RollbackSummary) -> JobReco
     job
 }
 
+/// The 24 values of an `import_jobs` row, bound in column order (id, account_id, import_type,
+/// file_name, file_size, file_sha256, encoding, delimiter, site, status, the six counts,
+/// errors_by_code, tables, metadata, error, created_by, created_at, started_at, finished_at)
+/// as text and numbers that either store casts to its column types.
+pub(crate) fn bind_job<'q, DB: sqlx::Database>(
+    q: sqlx::query::Query<'q, DB, DB::Arguments>,
+    job: &JobRecord,
+) -> sqlx::query::Query<'q, DB, DB::Arguments>
+where
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<i64>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    q.bind(job.id.to_string())
+        .bind(job.account_id.to_string())
+        .bind(job.import_type.clone())
+        .bind(job.file_name.clone())
+        .bind(job.file_size.map(|s| s as i64))
+        .bind(job.file_sha256.clone())
+        .bind(job.encoding.clone())
+        .bind(job.delimiter.clone())
+        .bind(job.site.clone())
+        .bind(job.status.as_str().to_string())
+        .bind(job.rows_read as i64)
+        .bind(job.inserted as i64)
+        .bind(job.updated as i64)
+        .bind(job.unchanged as i64)
+        .bind(job.rejected as i64)
+        .bind(job.skipped as i64)
+        .bind(serde_json::to_string(&job.errors_by_code).expect("map serializes"))
+        .bind(serde_json::to_string(&job.tables).expect("map serializes"))
+        .bind(job.metadata.to_string())
+        .bind(job.error.clone())
+        .bind(job.created_by.clone())
+        .bind(job.created_at.clone())
+        .bind(job.started_at.clone())
+        .bind(job.finished_at.clone())
+}
+
 /// A job record from a row of `import_jobs` whose uuid, time and JSON columns are read as
 /// text (SQLite stores them so; the PostgreSQL store casts them).
 pub(crate) fn job_from_row<R: sqlx::Row>(r: &R) -> JobRecord
@@ -414,6 +459,9 @@ macro_rules! each_store {
 }
 
 impl Sink for Store {
+    fn batch_bytes(&self) -> Option<usize> {
+        each_store!(self, s => s.batch_bytes())
+    }
     async fn account(&mut self, account: &AccountRef) -> Result<Uuid, StoreError> {
         each_store!(self, s => s.account(account).await)
     }

@@ -12,8 +12,9 @@
 //! bound parameter.
 
 use crate::{
-    check_rollable, job_from_row, later_jobs_refusal, rolled_back, AccountRef, JobControl, JobLog,
-    JobOwner, JobRecord, JobStatus, RollbackSummary, Sink, StoreError, DATA_TABLES, INTERRUPTED,
+    bind_job, check_rollable, job_from_row, later_jobs_refusal, rolled_back, AccountRef,
+    JobControl, JobLog, JobOwner, JobRecord, JobStatus, RollbackSummary, Sink, StoreError,
+    DATA_TABLES, INTERRUPTED,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -199,36 +200,11 @@ impl Sink for SqliteStore {
     }
 
     async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
-        sqlx::query(
+        bind_job(sqlx::query(
             "INSERT OR REPLACE INTO import_jobs (id, account_id, import_type, file_name, file_size, \
              file_sha256, encoding, delimiter, site, status, rows_read, inserted, updated, unchanged, \
              rejected, skipped, errors_by_code, tables, metadata, error, created_by, created_at, \
-             started_at, finished_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(job.id.to_string())
-        .bind(job.account_id.to_string())
-        .bind(job.import_type.clone())
-        .bind(job.file_name.clone())
-        .bind(job.file_size.map(|s| s as i64))
-        .bind(job.file_sha256.clone())
-        .bind(job.encoding.clone())
-        .bind(job.delimiter.clone())
-        .bind(job.site.clone())
-        .bind(job.status.as_str())
-        .bind(job.rows_read as i64)
-        .bind(job.inserted as i64)
-        .bind(job.updated as i64)
-        .bind(job.unchanged as i64)
-        .bind(job.rejected as i64)
-        .bind(job.skipped as i64)
-        .bind(serde_json::to_string(&job.errors_by_code).expect("map serializes"))
-        .bind(serde_json::to_string(&job.tables).expect("map serializes"))
-        .bind(job.metadata.to_string())
-        .bind(job.error.clone())
-        .bind(job.created_by.clone())
-        .bind(job.created_at.clone())
-        .bind(job.started_at.clone())
-        .bind(job.finished_at.clone())
+             started_at, finished_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",), job)
         .bind(owner_of(job))
         .execute(&mut self.conn)
         .await?;
