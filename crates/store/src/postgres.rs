@@ -115,7 +115,7 @@ impl PgStore {
         let stage = format!("stage_{}", table.table);
         if self.staged.insert(table.table) {
             sqlx::raw_sql(AssertSqlSafe(format!(
-                "CREATE TEMP TABLE {stage} (seq int4 NOT NULL, LIKE {t}) ON COMMIT DROP",
+                "CREATE TEMP TABLE {stage} (LIKE {t}) ON COMMIT DROP",
                 t = table.table
             )))
             .execute(&mut self.data)
@@ -152,9 +152,8 @@ impl PgStore {
         let cols = names.join(", ");
 
         let mut copy = CopyWriter::new();
-        for (seq, r) in table.rows[rows.clone()].iter().enumerate() {
-            copy.tuple(names.len() as u16 + 1);
-            copy.int4(seq as i32);
+        for r in &table.rows[rows.clone()] {
+            copy.tuple(names.len() as u16);
             copy.uuid(&account);
             for (_, col) in &table.columns {
                 copy.value(col, r.row as usize);
@@ -169,7 +168,7 @@ impl PgStore {
         let mut sink = self
             .data
             .copy_in_raw(&format!(
-                "COPY {stage} (seq, {cols}) FROM STDIN (FORMAT binary)"
+                "COPY {stage} ({cols}) FROM STDIN (FORMAT binary)"
             ))
             .await?;
         sink.send(copy.finish()).await?;
