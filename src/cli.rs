@@ -5,7 +5,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ebay_import_map::{ImportSchema, SCHEMAS};
 use ebay_import_model::{SiteProfile, SITES};
 use ebay_import_pipeline::{
-    inspect, run_import, ImportOptions, ImportSummary, Input, InspectOptions, DEFAULT_MAX_FILE_SIZE,
+    inspect, run_import, Cursor, ImportOptions, ImportSummary, Input, InspectOptions, Resume,
+    DEFAULT_MAX_FILE_SIZE,
 };
 use ebay_import_read::{sniff::parse_delimiter, ReadOptions, DEFAULT_MAX_RECORD_BYTES};
 use ebay_import_report::{reject_json, RejectsCsv};
@@ -46,6 +47,13 @@ enum Command {
     Jobs {
         #[command(subcommand)]
         command: JobsCommand,
+    },
+    /// Continue an interrupted or failed `--commit-every` job after its last commit.
+    Resume {
+        /// The job (a unique prefix of its id is enough).
+        id: String,
+        #[arg(long)]
+        json: bool,
     },
     /// Undo a completed job: delete the rows it inserted, restore the rows it updated.
     Rollback {
@@ -104,6 +112,10 @@ struct ImportArgs {
     /// Recorded as the job's creator (default: the OS user).
     #[arg(long)]
     user: Option<String>,
+    /// Commit after every N records (for long backfills), recording where `resume` continues;
+    /// by default a job is one transaction.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    commit_every: Option<u64>,
     /// Files to import; - reads stdin.
     #[arg(required = true)]
     files: Vec<String>,
@@ -185,6 +197,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Inspect(args) => inspect_cmd(args),
         Command::Jobs { command } => jobs(&cli.database, command).await,
         Command::Rollback { id, json } => rollback(&cli.database, &id, json).await,
+        Command::Resume { id, json } => resume(&cli.database, &id, json).await,
     }
 }
 
@@ -254,6 +267,7 @@ async fn import(database: &str, args: ImportArgs) -> Result<u8, Failure> {
     opts.dry_run = args.dry_run;
     opts.max_file_size = args.dialect.max_file_size;
     opts.user = args.user.clone().unwrap_or_else(os_user);
+    opts.commit_every = args.commit_every;
     opts.on_duplicate = match args.on_duplicate {
         DuplicatePolicy::Reject => OnDuplicate::Reject,
         DuplicatePolicy::LastWins => OnDuplicate::LastWins,
@@ -462,6 +476,62 @@ async fn jobs(database: &str, command: JobsCommand) -> Result<u8, Failure> {
         }
     }
     Ok(EXIT_OK)
+}
+
+async fn resume(database: &str, id: &str, json: bool) -> Result<u8, Failure> {
+    let mut store = open_store(database).await?;
+    let job = store.job(id).await.map_err(failed)?;
+    let cursor = match (job.status, &job.resume_cursor) {
+        (JobStatus::Interrupted | JobStatus::Failed, Some(c)) => {
+            serde_json::from_value::<Cursor>(c.clone()).map_err(|e| {
+                failed(anyhow::anyhow!(
+                    "job {}: unreadable resume point: {e}",
+                    job.id
+                ))
+            })?
+        }
+        (JobStatus::Interrupted | JobStatus::Failed, None) => {
+            return Err(usage(anyhow::anyhow!(
+                "job {} has no resume point: it ran without --commit-every or failed before \
+                 its first commit; import the file again",
+                job.id
+            )))
+        }
+        (status, _) => {
+            return Err(usage(anyhow::anyhow!(
+                "job {} is {}; only interrupted or failed jobs can be resumed",
+                job.id,
+                status.as_str()
+            )))
+        }
+    };
+    let input = Input::open(&job.file_name, u64::MAX).map_err(usage)?;
+    if input.size.is_some() && input.size != job.file_size {
+        return Err(usage(anyhow::anyhow!(
+            "{} is {} bytes but the job read {} bytes; it is not the same file",
+            job.file_name,
+            input.size.unwrap_or_default(),
+            job.file_size.unwrap_or_default()
+        )));
+    }
+    let mut opts = ImportOptions::new(AccountRef::Id(job.account_id));
+    cursor.options.apply(&mut opts);
+    opts.max_file_size = u64::MAX;
+    opts.user = job.created_by.clone();
+    opts.resume = Some(Resume {
+        job: job.clone(),
+        cursor,
+    });
+    let mut observer = |_: &[ebay_import_model::Reject]| Ok(());
+    let summary = run_import(Some(&mut store), input, &opts, &mut observer, &|_| {})
+        .await
+        .map_err(failed)?;
+    emit_summary(&summary, json);
+    Ok(if summary.job.status == JobStatus::Failed {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
 }
 
 async fn rollback(database: &str, id: &str, json: bool) -> Result<u8, Failure> {

@@ -1146,6 +1146,110 @@ fn a_killed_import_leaves_no_rows_and_its_job_is_shown_interrupted() {
     }
 }
 
+#[test]
+fn commit_every_commits_as_it_goes_and_resume_finishes_a_killed_job_exactly() {
+    for env in Env::each_store("resume") {
+        let file = std::fs::File::create(env.path("big.csv")).expect("create big.csv");
+        write_orders_report(
+            file,
+            &OrdersReportOptions {
+                rows: 100_000,
+                fault_every: Some(97),
+                ..OrdersReportOptions::default()
+            },
+        )
+        .expect("generate");
+        // The same file in one transaction, into another account: what the resumed job must
+        // end up with.
+        let reference = env.import("reference", &["big.csv"]);
+        let r = reference.json();
+
+        let mut child = env.spawn(&[
+            "import",
+            "--account",
+            "demo",
+            "--json",
+            "--commit-every",
+            "2000",
+            "big.csv",
+        ]);
+        let started = std::time::Instant::now();
+        while env.try_count(
+            "SELECT COUNT(*) FROM import_jobs WHERE status = 'processing' \
+             AND resume_cursor IS NOT NULL",
+        ) != Some(1)
+        {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "{}: no commit seen",
+                env.store_name()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        child.kill().expect("SIGKILL the import");
+        child.wait().expect("reap the import");
+        let list = env.run(&["jobs", "list", "--account", "demo", "--json"]);
+        list.expect_code(0);
+        let job = list.json_lines()[0].clone();
+        assert_eq!(s(&job, "status"), "interrupted", "{}", env.store_name());
+        let job_id = s(&job, "id").to_string();
+        let demo = s(&job, "account_id").to_string();
+        let reference_account = s(&r, "account_id").to_string();
+        let committed = env.count(&format!(
+            "SELECT COUNT(*) FROM orders WHERE account_id = '{demo}'"
+        ));
+        assert!(
+            committed > 0 && (committed as u64) < u(&r, "tables.orders.inserted"),
+            "{}: a part was committed: {committed}",
+            env.store_name()
+        );
+
+        let resumed = env.run(&["resume", &job_id, "--json"]);
+        resumed.expect_code(0);
+        let j = resumed.json();
+        assert_eq!(s(&j, "job_id"), job_id);
+        for key in [
+            "status",
+            "rows_read",
+            "inserted",
+            "updated",
+            "unchanged",
+            "rejected",
+            "skipped",
+            "errors_by_code",
+            "tables",
+            "footer",
+        ] {
+            assert_eq!(j[key], r[key], "{}: {key}", env.store_name());
+        }
+        let rows = |account: &str| {
+            env.rows(&format!(
+                "SELECT order_key, CAST(total_price AS TEXT), CAST(source_line AS TEXT) \
+                 FROM orders WHERE account_id = '{account}' ORDER BY order_key"
+            ))
+        };
+        assert!(
+            rows(&demo) == rows(&reference_account),
+            "{}: the same orders",
+            env.store_name()
+        );
+        let items = |account: &str| {
+            env.count(&format!(
+                "SELECT COUNT(*) FROM order_items WHERE account_id = '{account}'"
+            ))
+        };
+        assert_eq!(items(&demo), items(&reference_account));
+        // Every reject once: none of the committed part's rejects came again.
+        assert_eq!(
+            env.count(&format!(
+                "SELECT COUNT(*) FROM import_rejects WHERE job_id = '{job_id}'"
+            )) as u64,
+            u(&r, "rejected")
+        );
+        env.run(&["resume", &job_id]).expect_code(2);
+    }
+}
+
 // --- 9. dry run ------------------------------------------------------------------------------
 
 #[test]

@@ -97,7 +97,7 @@ impl fmt::Display for ErrorCode {
 /// file counts: preamble, header, blank lines and the extra lines of quoted newlines); the byte
 /// offset is 0-based in the UTF-8 stream the reader parses (the file itself for UTF-8 input);
 /// the record number is the 1-based ordinal of the CSV record in the file, header included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct Position {
     pub line: u64,
     pub byte: u64,
@@ -171,7 +171,7 @@ pub struct Skipped {
 }
 
 /// What the report footer said, kept in the job's metadata.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Footer {
     pub record_count: Option<u64>,
     pub seller_id: Option<String>,

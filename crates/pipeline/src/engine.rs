@@ -59,8 +59,12 @@ impl OrderedResults {
 pub enum Staged {
     /// A chunk as read: its skips, structural rejects, footer and record count.
     Read(RawBatch),
-    /// Rows ready to store.
-    Resolved(ResolvedBatch),
+    /// Rows ready to store. `boundary`: no order of this batch or an earlier one continues in
+    /// a later batch, so a commit after it leaves no order half stored.
+    Resolved {
+        batch: ResolvedBatch,
+        boundary: bool,
+    },
     Failed(io::Error),
     /// The end of the input; the row model saw this many entities.
     Finished {
@@ -90,16 +94,12 @@ pub fn resolve(
                 if !send(Staged::Read(work.raw)) {
                     return; // the store stopped
                 }
-                for resolved in resolver.push(prepared) {
-                    if !send(Staged::Resolved(resolved)) {
-                        return;
-                    }
-                }
-            }
-            for resolved in resolver.finish() {
-                if !send(Staged::Resolved(resolved)) {
+                if !send_all(&send, resolver.push(prepared)) {
                     return;
                 }
+            }
+            if !send_all(&send, resolver.finish()) {
+                return;
             }
             send(Staged::Finished {
                 entities: resolver.entities(),
@@ -107,6 +107,17 @@ pub fn resolve(
         })
         .expect("spawn the resolver thread");
     rx
+}
+
+/// Sends what one push drained; the last of it is a boundary.
+fn send_all(send: &impl Fn(Staged) -> bool, batches: Vec<ResolvedBatch>) -> bool {
+    let n = batches.len();
+    batches.into_iter().enumerate().all(|(i, batch)| {
+        send(Staged::Resolved {
+            batch,
+            boundary: i + 1 == n,
+        })
+    })
 }
 
 /// Starts reading: at most `in_flight` chunks are being worked on or waiting to be consumed.

@@ -11,11 +11,12 @@ pub use header::{find_header, open_with_header, Header, HeaderError, HEADER_SEAR
 pub use input::{Digest256, Input, InputError};
 pub use inspect::{inspect, InspectOptions, InspectReport};
 
-use ebay_import_model::{Footer, Reject, SkipReason};
+use ebay_import_model::{Footer, Position, Reject, SkipReason};
 use ebay_import_read::{sniff::delimiter_name, ParseSpec, ReadOptions};
 use ebay_import_resolve::{row_model, OnDuplicate, Outcome, ResolvedBatch, Tally};
 use ebay_import_store::{AccountRef, JobRecord, JobStatus, Sink, StoreError, TableCounts};
 use engine::Staged;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Instant;
 use uuid::Uuid;
@@ -37,6 +38,99 @@ pub struct ImportOptions {
     pub user: String,
     /// Chunks being worked on at once (defaults to twice the rayon threads).
     pub in_flight: Option<usize>,
+    /// Commit after every this many records (at the next batch whose orders are all
+    /// complete), recording where to resume.
+    pub commit_every: Option<u64>,
+    /// Continue an interrupted `--commit-every` job after its last commit.
+    pub resume: Option<Resume>,
+}
+
+/// A job to continue, and where.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    pub job: JobRecord,
+    pub cursor: Cursor,
+}
+
+/// What a `--commit-every` commit records in its job, in the same transaction: the last
+/// committed chunk, where the next one starts, the counts so far and the options the job ran
+/// with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Chunks `0..=chunk` are committed.
+    pub chunk: u64,
+    /// The position (line, byte offset, record) the next chunk starts at.
+    pub next: Position,
+    pub rows_read: u64,
+    pub skipped: u64,
+    pub errors_by_code: BTreeMap<String, u64>,
+    pub footer: Footer,
+    /// Records inserted, updated, unchanged and rejected.
+    pub counts: [u64; 4],
+    /// Stored rows per table: inserted, updated, unchanged.
+    pub tables: BTreeMap<String, [u64; 3]>,
+    pub options: ResumeOptions,
+}
+
+impl Cursor {
+    fn tally(&self) -> Tally {
+        let [inserted, updated, unchanged, rejected] = self.counts;
+        Tally {
+            inserted,
+            updated,
+            unchanged,
+            rejected,
+            tables: ebay_import_store::DATA_TABLES
+                .iter()
+                .filter_map(|(t, _)| self.tables.get(*t).map(|c| (*t, *c)))
+                .collect(),
+        }
+    }
+}
+
+/// The options of a job that decide how its file is read and resolved: a resumed job must
+/// read it the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResumeOptions {
+    pub import_type: Option<String>,
+    pub site: Option<String>,
+    pub encoding: Option<String>,
+    pub delimiter: Option<u8>,
+    pub max_record_bytes: usize,
+    pub last_wins: bool,
+    pub commit_every: Option<u64>,
+}
+
+impl ResumeOptions {
+    fn of(opts: &ImportOptions) -> Self {
+        ResumeOptions {
+            import_type: opts.import_type.clone(),
+            site: opts.site.clone(),
+            encoding: opts.read.encoding.map(|e| e.name().to_string()),
+            delimiter: opts.read.delimiter,
+            max_record_bytes: opts.read.max_record_bytes,
+            last_wins: opts.on_duplicate == OnDuplicate::LastWins,
+            commit_every: opts.commit_every,
+        }
+    }
+
+    /// Import options that read the file as the job did, for `resume`.
+    pub fn apply(&self, opts: &mut ImportOptions) {
+        opts.import_type = self.import_type.clone();
+        opts.site = self.site.clone();
+        opts.read.encoding = self
+            .encoding
+            .as_deref()
+            .and_then(|e| encoding_rs::Encoding::for_label(e.as_bytes()));
+        opts.read.delimiter = self.delimiter;
+        opts.read.max_record_bytes = self.max_record_bytes;
+        opts.on_duplicate = if self.last_wins {
+            OnDuplicate::LastWins
+        } else {
+            OnDuplicate::Reject
+        };
+        opts.commit_every = self.commit_every;
+    }
 }
 
 impl ImportOptions {
@@ -51,6 +145,8 @@ impl ImportOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             user: "unknown".into(),
             in_flight: None,
+            commit_every: None,
+            resume: None,
         }
     }
 }
@@ -67,6 +163,8 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Rejects(String),
+    #[error("{0}")]
+    Resume(String),
     #[error("counts do not reconcile: read {read} != inserted {inserted} + updated {updated} + unchanged {unchanged} + rejected {rejected}; this is a bug, please report it with the file")]
     Reconcile {
         read: u64,
@@ -116,9 +214,19 @@ pub async fn run_import<S: Sink>(
         (None, AccountRef::Id(id)) => *id,
         (None, AccountRef::Slug(_)) => Uuid::nil(),
     };
-    let mut job = JobRecord::new(account_id, input.name.clone(), opts.user.clone());
-    job.file_size = input.size;
-    job.started_at = Some(ebay_import_store::now());
+    let mut job = match &opts.resume {
+        Some(r) => {
+            let mut job = r.job.clone();
+            job.error = None;
+            job
+        }
+        None => {
+            let mut job = JobRecord::new(account_id, input.name.clone(), opts.user.clone());
+            job.file_size = input.size;
+            job.started_at = Some(ebay_import_store::now());
+            job
+        }
+    };
     job.status = JobStatus::Processing;
     let (stream, digest) = input.into_stream(opts.max_file_size);
     let mut run = JobRun {
@@ -251,12 +359,51 @@ impl JobRun {
         let mut errors_by_code: BTreeMap<String, u64> = BTreeMap::new();
         let mut rows_read = 0u64;
         let mut structural = 0u64;
+        // A resumed job starts from its last commit's counts; its chunks up to that commit are
+        // read again only to rebuild the row model's state (grouping, the duplicate check).
+        let replay_upto = opts.resume.as_ref().map(|r| {
+            let c = &r.cursor;
+            rows_read = c.rows_read;
+            skipped = c.skipped;
+            errors_by_code = c.errors_by_code.clone();
+            self.footer = c.footer.clone();
+            tally = c.tally();
+            c.chunk
+        });
         let job_id = self.job.id;
         let account = self.job.account_id;
         let mut entities = None;
+        // A chunk's own counts and structural rejects wait for its resolved rows, so that a
+        // commit after chunk k holds exactly chunks 0..=k.
+        let mut reads: BTreeMap<u64, ebay_import_read::RawBatch> = BTreeMap::new();
+        let mut since_commit = 0u64;
         while let Some(next) = staged.recv().await {
             match next {
                 Staged::Read(raw) => {
+                    reads.insert(raw.seq, raw);
+                }
+                Staged::Resolved { batch, boundary } => {
+                    let raw = reads
+                        .remove(&batch.seq)
+                        .expect("a chunk is read before it is resolved");
+                    if let Some(upto) = replay_upto.filter(|&k| batch.seq <= k) {
+                        if batch.seq == upto {
+                            let cursor = &opts.resume.as_ref().expect("resuming").cursor;
+                            if raw.end != cursor.next {
+                                return Err(ImportError::Resume(format!(
+                                    "{} is not the file the job started with (its committed \
+                                     part ends at line {}, byte {}; the file now has a record \
+                                     boundary at line {}, byte {}); import it as a new job",
+                                    self.job.file_name,
+                                    cursor.next.line,
+                                    cursor.next.byte,
+                                    raw.end.line,
+                                    raw.end.byte
+                                )));
+                            }
+                        }
+                        continue;
+                    }
                     let body_skipped = raw
                         .skipped
                         .iter()
@@ -264,6 +411,7 @@ impl JobRun {
                         .count() as u64;
                     skipped += raw.skipped.len() as u64;
                     rows_read += raw.records - body_skipped;
+                    since_commit += raw.records - body_skipped;
                     structural += raw.rejects.len() as u64;
                     merge_footer(&mut self.footer, &raw.footer);
                     self.report(
@@ -275,18 +423,37 @@ impl JobRun {
                     )
                     .await?;
                     progress(rows_read);
-                }
-                Staged::Resolved(resolved) => {
                     self.store(
                         &mut sink,
                         account,
                         job_id,
-                        &resolved,
+                        &batch,
                         &mut tally,
                         &mut errors_by_code,
                         on_rejects,
                     )
                     .await?;
+                    let due = opts.commit_every.is_some_and(|n| since_commit >= n);
+                    if let (true, true, Some(s)) = (due, boundary, sink.as_deref_mut()) {
+                        let mut at = tally.clone();
+                        at.rejected += structural;
+                        let cursor = Cursor {
+                            chunk: batch.seq,
+                            next: raw.end,
+                            rows_read,
+                            skipped,
+                            errors_by_code: errors_by_code.clone(),
+                            footer: self.footer.clone(),
+                            counts: [at.inserted, at.updated, at.unchanged, at.rejected],
+                            tables: at.tables.iter().map(|(t, c)| (t.to_string(), *c)).collect(),
+                            options: ResumeOptions::of(opts),
+                        };
+                        let json = serde_json::to_value(&cursor).expect("cursor serializes");
+                        s.checkpoint(job_id, &json).await?;
+                        s.commit().await?;
+                        s.begin(account).await?;
+                        since_commit = 0;
+                    }
                 }
                 Staged::Failed(e) => return Err(e.into()),
                 Staged::Finished { entities: n } => entities = Some(n),

@@ -74,6 +74,8 @@ pub struct RawBatch {
     pub footer: Footer,
     /// Records in the chunk: good + rejected + skipped rows (blank lines are not records).
     pub records: u64,
+    /// Where the next chunk starts.
+    pub end: Position,
 }
 
 impl RawBatch {
@@ -674,6 +676,7 @@ pub fn parse_chunk(chunk: &Chunk, spec: &ParseSpec) -> RawBatch {
         skipped,
         footer,
         records: count,
+        end: chunk.end,
     }
 }
 
@@ -868,6 +871,7 @@ mod tests {
                 byte: 100,
                 record: 2,
             },
+            end: Position::default(),
             ends_in_quote: false,
             too_long: false,
         }

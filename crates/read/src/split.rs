@@ -16,6 +16,8 @@ pub struct Chunk {
     pub seq: u64,
     pub bytes: Vec<u8>,
     pub start: Position,
+    /// Where the next chunk starts.
+    pub end: Position,
     /// The input ended inside a quoted field: the last record is unterminated.
     pub ends_in_quote: bool,
     /// This chunk stands for one record longer than the limit. `bytes` holds its start only;
@@ -320,6 +322,7 @@ impl Splitter {
             seq: self.seq - 1,
             bytes,
             start,
+            end: self.pos,
             ends_in_quote,
             too_long: false,
         }
@@ -364,6 +367,7 @@ impl Splitter {
             seq: self.seq - 1,
             bytes: preview,
             start,
+            end: self.pos,
             ends_in_quote: false,
             too_long: true,
         })

@@ -141,6 +141,8 @@ pub struct JobRecord {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// The last commit of a `--commit-every` job: where `resume` continues.
+    pub resume_cursor: Option<serde_json::Value>,
 }
 
 impl JobRecord {
@@ -170,6 +172,7 @@ impl JobRecord {
             created_at: now(),
             started_at: None,
             finished_at: None,
+            resume_cursor: None,
         }
     }
 }
@@ -207,6 +210,10 @@ pub trait Sink {
         batch: &ResolvedBatch,
     ) -> Result<Vec<Vec<Outcome>>, StoreError>;
     async fn write_rejects(&mut self, job: Uuid, rejects: &[Reject]) -> Result<(), StoreError>;
+    /// Records where `job` can resume, inside the data transaction (so it commits with the
+    /// rows it describes).
+    async fn checkpoint(&mut self, job: Uuid, cursor: &serde_json::Value)
+        -> Result<(), StoreError>;
     async fn commit(&mut self) -> Result<(), StoreError>;
     async fn rollback(&mut self) -> Result<(), StoreError>;
 }
@@ -409,6 +416,9 @@ where
         created_at: text("created_at"),
         started_at: r.get("started_at"),
         finished_at: r.get("finished_at"),
+        resume_cursor: r
+            .get::<Option<String>, _>("resume_cursor")
+            .and_then(|c| serde_json::from_str(&c).ok()),
     }
 }
 
@@ -481,6 +491,13 @@ impl Sink for Store {
     }
     async fn write_rejects(&mut self, job: Uuid, rejects: &[Reject]) -> Result<(), StoreError> {
         each_store!(self, s => s.write_rejects(job, rejects).await)
+    }
+    async fn checkpoint(
+        &mut self,
+        job: Uuid,
+        cursor: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        each_store!(self, s => s.checkpoint(job, cursor).await)
     }
     async fn commit(&mut self) -> Result<(), StoreError> {
         each_store!(self, s => s.commit().await)

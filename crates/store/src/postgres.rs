@@ -40,7 +40,8 @@ const JOB_COLUMNS: &str = "id::text AS id, account_id::text AS account_id, impor
     tables::text AS tables, metadata::text AS metadata, error, created_by, \
     to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS created_at, \
     to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started_at, \
-    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at";
+    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at, \
+    resume_cursor::text AS resume_cursor";
 
 pub struct PgStore {
     jobs: PgConnection,
@@ -167,9 +168,7 @@ impl PgStore {
             .await?;
         let mut sink = self
             .data
-            .copy_in_raw(&format!(
-                "COPY {stage} ({cols}) FROM STDIN (FORMAT binary)"
-            ))
+            .copy_in_raw(&format!("COPY {stage} ({cols}) FROM STDIN (FORMAT binary)"))
             .await?;
         sink.send(copy.finish()).await?;
         sink.finish().await?;
@@ -416,6 +415,19 @@ impl Sink for PgStore {
         .bind(col(|r| r.raw.clone()))
         .execute(&mut self.data)
         .await?;
+        Ok(())
+    }
+
+    async fn checkpoint(
+        &mut self,
+        job: Uuid,
+        cursor: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE import_jobs SET resume_cursor = $1::jsonb WHERE id = $2::uuid")
+            .bind(cursor.to_string())
+            .bind(job.to_string())
+            .execute(&mut self.data)
+            .await?;
         Ok(())
     }
 

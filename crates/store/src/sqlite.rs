@@ -201,10 +201,21 @@ impl Sink for SqliteStore {
 
     async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
         bind_job(sqlx::query(
-            "INSERT OR REPLACE INTO import_jobs (id, account_id, import_type, file_name, file_size, \
+            "INSERT INTO import_jobs (id, account_id, import_type, file_name, file_size, \
              file_sha256, encoding, delimiter, site, status, rows_read, inserted, updated, unchanged, \
              rejected, skipped, errors_by_code, tables, metadata, error, created_by, created_at, \
-             started_at, finished_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",), job)
+             started_at, finished_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+             ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET import_type = excluded.import_type, \
+             file_size = excluded.file_size, file_sha256 = excluded.file_sha256, \
+             encoding = excluded.encoding, delimiter = excluded.delimiter, site = excluded.site, \
+             status = excluded.status, rows_read = excluded.rows_read, \
+             inserted = excluded.inserted, updated = excluded.updated, \
+             unchanged = excluded.unchanged, rejected = excluded.rejected, \
+             skipped = excluded.skipped, errors_by_code = excluded.errors_by_code, \
+             tables = excluded.tables, metadata = excluded.metadata, error = excluded.error, \
+             started_at = excluded.started_at, finished_at = excluded.finished_at, \
+             owner = excluded.owner",), job)
         .bind(owner_of(job))
         .execute(&mut self.conn)
         .await?;
@@ -250,6 +261,18 @@ impl Sink for SqliteStore {
                 r.raw
             ])?;
         }
+        Ok(())
+    }
+
+    async fn checkpoint(
+        &mut self,
+        job: Uuid,
+        cursor: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.data.execute(
+            "UPDATE import_jobs SET resume_cursor = ?1 WHERE id = ?2",
+            rusqlite::params![cursor.to_string(), job.to_string()],
+        )?;
         Ok(())
     }
 

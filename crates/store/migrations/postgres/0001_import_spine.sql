@@ -41,7 +41,9 @@ CREATE TABLE import_jobs (
     finished_at timestamptz,
     -- The process running a processing job (host, pid, start time), so a later one can tell
     -- that it died.
-    owner text
+    owner text,
+    -- Where a `--commit-every` job can resume: written in the data transaction of each commit.
+    resume_cursor jsonb
 );
 CREATE INDEX import_jobs_account ON import_jobs (account_id, created_at);
 

@@ -39,7 +39,9 @@ CREATE TABLE import_jobs (
     finished_at TEXT,
     -- The process running a processing job (host, pid, start time), so a later one can tell
     -- that it died.
-    owner TEXT
+    owner TEXT,
+    -- Where a `--commit-every` job can resume: written in the data transaction of each commit.
+    resume_cursor TEXT
 );
 CREATE INDEX import_jobs_account ON import_jobs (account_id, created_at);
 
