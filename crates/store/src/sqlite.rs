@@ -29,10 +29,11 @@ use uuid::Uuid;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// SQLite's page cache for the data connection, in KiB. The key-hash indexes of a
-/// million-record import (about 35 MiB) fit; at 10M records they do not whatever the size, and
-/// 48 MiB keeps the whole process under 256 MiB there (measured: 238 MiB).
-const CACHE_KIB: u64 = 48 << 10;
+/// SQLite's page cache for the data connection, in KiB. A million-record import runs as fast
+/// with 32 MiB as with 112 MiB now that its indexes hold key hashes (measured); at 10M records
+/// they outgrow any cache of this order, and 32 MiB keeps the whole process at 220 MiB there
+/// (48 MiB: 243 MiB, 10 % faster).
+const CACHE_KIB: u64 = 32 << 10;
 
 pub struct SqliteStore {
     conn: SqliteConnection,
