@@ -303,7 +303,6 @@ struct Tokenizer<'a> {
     input: &'a [u8],
     core: CoreReader,
     seps: Separators,
-    delimiter: u8,
     at: usize,
     /// Line of the chunk's first byte.
     first_line: u64,
@@ -330,7 +329,6 @@ impl<'a> Tokenizer<'a> {
             input,
             core: ReaderBuilder::new().delimiter(delimiter).build(),
             seps: Separators::new(delimiter),
-            delimiter,
             at: 0,
             first_line: start.line,
             breaks: memchr::memchr2_iter(b'\n', b'\r', input)
@@ -409,7 +407,7 @@ impl<'a> Tokenizer<'a> {
                 let close = p + 1 + k;
                 self.spans.push(span(p + 1, close));
                 match input.get(close + 1) {
-                    Some(&b) if b == self.delimiter || b == b'\n' || b == b'\r' => close + 1,
+                    Some(&b) if b == self.seps.delimiter || b == b'\n' || b == b'\r' => close + 1,
                     None => close + 1,
                     Some(_) => return Fast::Slow,
                 }
@@ -420,7 +418,7 @@ impl<'a> Tokenizer<'a> {
                 end
             };
             match input.get(end) {
-                Some(&b) if b == self.delimiter => p = end + 1,
+                Some(&b) if b == self.seps.delimiter => p = end + 1,
                 _ => break end,
             }
         };

@@ -229,6 +229,35 @@ pub trait JobLog {
     async fn rejects(&mut self, id: Uuid) -> Result<Vec<Reject>, StoreError>;
 }
 
+/// The `accounts` table as each store writes it.
+#[allow(async_fn_in_trait)]
+pub(crate) trait AccountTable {
+    /// The id of an account given by id, or by a slug already recorded.
+    async fn account_id_of(&mut self, account: &AccountRef) -> Result<Option<Uuid>, StoreError>;
+    /// Records the account unless it exists.
+    async fn ensure_account(&mut self, id: Uuid, slug: Option<&str>) -> Result<(), StoreError>;
+}
+
+/// Finds or creates the account. A slug another process recorded first wins: the id is read
+/// back after the insert.
+pub(crate) async fn find_or_create_account<T: AccountTable>(
+    table: &mut T,
+    account: &AccountRef,
+) -> Result<Uuid, StoreError> {
+    if let Some(id) = table.account_id_of(account).await? {
+        table.ensure_account(id, None).await?;
+        return Ok(id);
+    }
+    let AccountRef::Slug(slug) = account else {
+        unreachable!("ids always resolve")
+    };
+    table.ensure_account(Uuid::now_v7(), Some(slug)).await?;
+    table
+        .account_id_of(account)
+        .await?
+        .ok_or_else(|| StoreError::BadAccount(slug.clone()))
+}
+
 /// The process that runs a job: recorded while the job is `processing`, so that a later process
 /// can tell a job whose process died (and mark it `interrupted`) from one still running.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

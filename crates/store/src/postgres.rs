@@ -19,9 +19,9 @@
 
 use crate::pgcopy::CopyWriter;
 use crate::{
-    bind_job, check_rollable, job_from_row, later_jobs_refusal, rolled_back, AccountRef,
-    JobControl, JobLog, JobRecord, JobStatus, RollbackSummary, Sink, StoreError, DATA_TABLES,
-    INTERRUPTED,
+    bind_job, check_rollable, find_or_create_account, job_from_row, later_jobs_refusal,
+    rolled_back, AccountRef, AccountTable, JobControl, JobLog, JobRecord, JobStatus,
+    RollbackSummary, Sink, StoreError, DATA_TABLES, INTERRUPTED,
 };
 use ebay_import_model::Reject;
 use ebay_import_resolve::{Outcome, ResolvedBatch, TableRows};
@@ -81,29 +81,6 @@ impl PgStore {
             in_tx: false,
             staged: HashSet::new(),
             running: HashSet::new(),
-        })
-    }
-
-    async fn ensure_account(&mut self, id: Uuid, slug: Option<&str>) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO accounts (id, slug, created_at) VALUES ($1::uuid, $2, now()) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(id.to_string())
-        .bind(slug.map(str::to_string))
-        .execute(&mut self.jobs)
-        .await?;
-        Ok(())
-    }
-
-    async fn account_id_of(&mut self, account: &AccountRef) -> Result<Option<Uuid>, StoreError> {
-        Ok(match account {
-            AccountRef::Id(id) => Some(*id),
-            AccountRef::Slug(slug) => sqlx::query("SELECT id::text FROM accounts WHERE slug = $1")
-                .bind(slug.clone())
-                .fetch_optional(&mut self.jobs)
-                .await?
-                .and_then(|row| Uuid::parse_str(&row.get::<String, _>(0)).ok()),
         })
     }
 
@@ -292,24 +269,38 @@ fn connect_message(target: &str, e: &sqlx::Error) -> String {
 /// reader's 768 KiB chunks (measured), at about 210 MiB peak.
 const BATCH_BYTES: usize = 3 << 20;
 
+impl AccountTable for PgStore {
+    async fn ensure_account(&mut self, id: Uuid, slug: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO accounts (id, slug, created_at) VALUES ($1::uuid, $2, now()) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id.to_string())
+        .bind(slug.map(str::to_string))
+        .execute(&mut self.jobs)
+        .await?;
+        Ok(())
+    }
+
+    async fn account_id_of(&mut self, account: &AccountRef) -> Result<Option<Uuid>, StoreError> {
+        Ok(match account {
+            AccountRef::Id(id) => Some(*id),
+            AccountRef::Slug(slug) => sqlx::query("SELECT id::text FROM accounts WHERE slug = $1")
+                .bind(slug.clone())
+                .fetch_optional(&mut self.jobs)
+                .await?
+                .and_then(|row| Uuid::parse_str(&row.get::<String, _>(0)).ok()),
+        })
+    }
+}
+
 impl Sink for PgStore {
     fn batch_bytes(&self) -> Option<usize> {
         Some(BATCH_BYTES)
     }
 
     async fn account(&mut self, account: &AccountRef) -> Result<Uuid, StoreError> {
-        if let Some(id) = self.account_id_of(account).await? {
-            self.ensure_account(id, None).await?;
-            return Ok(id);
-        }
-        let AccountRef::Slug(slug) = account else {
-            unreachable!("ids always resolve")
-        };
-        self.ensure_account(Uuid::now_v7(), Some(slug)).await?;
-        // Another process may have created the slug first: read back whichever won.
-        self.account_id_of(account)
-            .await?
-            .ok_or_else(|| StoreError::BadAccount(slug.clone()))
+        find_or_create_account(self, account).await
     }
 
     async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {

@@ -12,9 +12,9 @@
 //! bound parameter.
 
 use crate::{
-    bind_job, check_rollable, job_from_row, later_jobs_refusal, rolled_back, AccountRef,
-    JobControl, JobLog, JobOwner, JobRecord, JobStatus, RollbackSummary, Sink, StoreError,
-    DATA_TABLES, INTERRUPTED,
+    bind_job, check_rollable, find_or_create_account, job_from_row, later_jobs_refusal,
+    rolled_back, AccountRef, AccountTable, JobControl, JobLog, JobOwner, JobRecord, JobStatus,
+    RollbackSummary, Sink, StoreError, DATA_TABLES, INTERRUPTED,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -161,7 +161,9 @@ impl SqliteStore {
         }
         Ok(outcomes)
     }
+}
 
+impl AccountTable for SqliteStore {
     async fn ensure_account(&mut self, id: Uuid, slug: Option<&str>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO accounts (id, slug, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -188,16 +190,7 @@ impl SqliteStore {
 
 impl Sink for SqliteStore {
     async fn account(&mut self, account: &AccountRef) -> Result<Uuid, StoreError> {
-        if let Some(id) = self.account_id_of(account).await? {
-            self.ensure_account(id, None).await?;
-            return Ok(id);
-        }
-        let AccountRef::Slug(slug) = account else {
-            unreachable!("ids always resolve")
-        };
-        let id = Uuid::now_v7();
-        self.ensure_account(id, Some(slug)).await?;
-        Ok(id)
+        find_or_create_account(self, account).await
     }
 
     async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
