@@ -5,9 +5,16 @@
 //! required or not, header aliases, target table) plus its row model. Adding a type is adding a
 //! schema value here, not editing the pipeline.
 
+mod customers;
+mod fields;
+mod listings;
 mod orders;
+mod products;
 
+pub use customers::CUSTOMERS;
+pub use listings::{LISTINGS, LISTING_ACTION, LISTING_FORMAT};
 pub use orders::ORDERS;
+pub use products::PRODUCTS;
 
 use std::collections::HashMap;
 
@@ -49,6 +56,11 @@ pub enum IdKind {
     Digits { min: u8, max: u8 },
     /// Any text without spaces that does not look like a spreadsheet-mangled number.
     Token,
+    /// A GTIN with a valid check digit: UPC-A (12 digits), or EAN-8 / EAN-13 (8 or 13
+    /// digits, ISBN-13 included). eBay's placeholder `Does not apply` is no value.
+    Gtin,
+    /// ISBN-10 (last digit 0-9 or X) or ISBN-13, check digit verified; hyphens allowed.
+    Isbn,
 }
 
 /// A closed set of values: each accepted spelling (compared case-insensitively after trim)
@@ -96,8 +108,47 @@ pub struct FieldDef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowModel {
     /// eBay Orders report: a single-item order is one row; a multi-item order is a summary row
-    /// followed by item rows; unpaid orders are keyed by sales record number.
-    EbayOrders,
+    /// followed by item rows; unpaid orders are keyed by sales record number. Fields land in
+    /// `orders`, `items` or both, as their [`Target`] says.
+    EbayOrders {
+        orders: &'static str,
+        items: &'static str,
+    },
+    /// One row is one entity of `table`, keyed by its natural key.
+    Keyed(&'static KeyedModel),
+}
+
+/// A type whose every row is one entity: listings, products, customers.
+#[derive(Debug, PartialEq, Eq)]
+pub struct KeyedModel {
+    pub table: &'static str,
+    /// The stored natural-key column.
+    pub key_column: &'static str,
+    /// Where the key comes from: the first of these fields with a value, its value prefixed
+    /// (so keys from different fields never collide). A row with none is rejected.
+    pub keys: &'static [KeySource],
+    /// The column that keeps the file's attribute columns (see
+    /// [`ImportSchema::attribute_prefixes`]) as one JSON object.
+    pub attributes: Option<&'static str>,
+    /// Tables derived from each stored row, e.g. the product behind a listing.
+    pub derived: &'static [DerivedTable],
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct KeySource {
+    pub field: &'static str,
+    pub prefix: &'static str,
+}
+
+/// Rows of another table made from each stored row of a type: keyed by `key_field`'s value
+/// (rows without one make none), with `columns` as (stored column, source field). The first
+/// row of a file with a given key makes that key's row; later ones are counted, not written.
+#[derive(Debug, PartialEq, Eq)]
+pub struct DerivedTable {
+    pub table: &'static str,
+    pub key_column: &'static str,
+    pub key_field: &'static str,
+    pub columns: &'static [(&'static str, &'static str)],
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -106,11 +157,26 @@ pub struct ImportSchema {
     pub name: &'static str,
     pub fields: &'static [FieldDef],
     pub row_model: RowModel,
-    /// Stored table names: primary, then line table.
-    pub tables: (&'static str, &'static str),
+    /// Groups of fields of which the header must name at least one (e.g. a listing's item
+    /// number or custom label); reported as missing like a required field.
+    pub required_any: &'static [&'static [&'static str]],
+    /// Header prefixes (normalized, e.g. `c:`) of columns kept as key/value attributes
+    /// instead of fields: item specifics and condition descriptors vary by category.
+    pub attribute_prefixes: &'static [&'static str],
+    /// The report layouts this type is known in, told apart by their header.
+    pub variants: &'static [Variant],
 }
 
-pub const SCHEMAS: &[&ImportSchema] = &[&ORDERS];
+/// One known layout of a type (an eBay report, template or export of some year and site):
+/// a header names it when it holds every column of `signature` (normalized names). The
+/// longest matching signature wins; an empty one matches any header.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Variant {
+    pub name: &'static str,
+    pub signature: &'static [&'static str],
+}
+
+pub const SCHEMAS: &[&ImportSchema] = &[&ORDERS, &LISTINGS, &PRODUCTS, &CUSTOMERS];
 
 impl ImportSchema {
     pub fn by_name(name: &str) -> Option<&'static ImportSchema> {
@@ -141,33 +207,57 @@ impl ImportSchema {
         let mut file_to_field = vec![None; header.len()];
         let mut field_to_file = vec![None; self.fields.len()];
         let mut unknown = Vec::new();
+        let mut attributes = Vec::new();
+        let mut params = Vec::new();
         for (col, name) in header.iter().enumerate() {
             let norm = normalize_header(name);
             if norm.is_empty() {
                 continue;
             }
-            match index.get(&norm) {
+            // A template's smart header, `*Action(SiteID=US|...|CC=UTF-8)`, names the field
+            // before the parentheses and carries the file's parameters inside them.
+            let (base, call) = match smart_header(name) {
+                Some((base, p)) if index.contains_key(&normalize_header(base)) => {
+                    (normalize_header(base), Some(p))
+                }
+                _ => (norm.clone(), None),
+            };
+            match index.get(&base) {
                 // The first column that claims a field wins; a repeat is reported as unknown.
                 Some(&field) if field_to_file[field].is_none() => {
                     field_to_file[field] = Some(col);
                     file_to_field[col] = Some(field);
+                    params.extend(call.unwrap_or_default());
+                }
+                None if self.attribute_prefixes.iter().any(|p| norm.starts_with(p)) => {
+                    attributes.push(col)
                 }
                 _ => unknown.push(name.clone()),
             }
         }
-        let missing = self
+        let mut missing: Vec<String> = self
             .fields
             .iter()
             .zip(&field_to_file)
             .filter(|(f, col)| f.required && col.is_none())
             .map(|(f, _)| f.name.to_string())
             .collect();
+        for group in self.required_any {
+            let present = group
+                .iter()
+                .any(|n| self.field(n).is_some_and(|f| field_to_file[f].is_some()));
+            if !present {
+                missing.push(group.join(" or "));
+            }
+        }
         HeaderMapping {
             schema: self,
             file_to_field,
             field_to_file,
             unknown,
             missing,
+            attributes,
+            params,
         }
     }
 }
@@ -184,6 +274,11 @@ pub struct HeaderMapping {
     pub unknown: Vec<String>,
     /// Required fields with no column: the job fails before anything is written.
     pub missing: Vec<String>,
+    /// File columns kept as attributes (item specifics, condition descriptors), in file
+    /// order: the reader puts them after the present fields.
+    pub attributes: Vec<usize>,
+    /// The parameters of a template's smart header (`SiteID`, `Currency`, `CC`, ...).
+    pub params: Vec<(String, String)>,
 }
 
 impl HeaderMapping {
@@ -198,15 +293,75 @@ impl HeaderMapping {
             .collect()
     }
 
-    /// For each file column, its position among [`Self::present_fields`]: the reader's
-    /// projection into canonical order.
+    /// For each file column, its position among [`Self::present_fields`] followed by the
+    /// attribute columns: the reader's projection into canonical order.
     pub fn projection(&self) -> Vec<Option<usize>> {
         let present = self.present_fields();
         self.file_to_field
             .iter()
-            .map(|f| f.and_then(|f| present.iter().position(|&p| p == f)))
+            .enumerate()
+            .map(|(col, f)| match f {
+                Some(f) => present.iter().position(|p| p == f),
+                None => self
+                    .attributes
+                    .iter()
+                    .position(|&a| a == col)
+                    .map(|k| present.len() + k),
+            })
             .collect()
     }
+
+    /// The attribute names, as the header spells them without eBay's `*` marker.
+    pub fn attribute_names(&self, header: &[String]) -> Vec<String> {
+        self.attributes
+            .iter()
+            .map(|&c| {
+                header[c]
+                    .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+                    .trim_start_matches('*')
+                    .trim()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// The known layout the header is in, if any.
+    pub fn variant(&self, header: &[String]) -> Option<&'static str> {
+        let names: Vec<String> = header
+            .iter()
+            .map(|h| match smart_header(h) {
+                Some((base, _)) => normalize_header(base),
+                None => normalize_header(h),
+            })
+            .collect();
+        self.schema
+            .variants
+            .iter()
+            .filter(|v| v.signature.iter().all(|s| names.iter().any(|n| n == s)))
+            .max_by_key(|v| v.signature.len())
+            .map(|v| v.name)
+    }
+
+    /// The value of a smart-header parameter, by case-insensitive name.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Splits `*Action(SiteID=US|Country=US|CC=UTF-8)` into `Action` and its parameters.
+fn smart_header(name: &str) -> Option<(&str, Vec<(String, String)>)> {
+    let name = name.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let (base, rest) = name.split_once('(')?;
+    let inner = rest.strip_suffix(')')?;
+    let params = inner
+        .split('|')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect::<Vec<_>>();
+    (!params.is_empty()).then_some((base, params))
 }
 
 /// Trims spaces, tabs, a BOM and a leading `*` (eBay's required-column marker), folds case and

@@ -1,45 +1,11 @@
 //! The orders import type: the eBay Seller Hub Orders report (US, UK, AU, DE wording and the
 //! older layouts) and the seed's canonical one-row-per-order CSV.
 
-use crate::{EnumDef, FieldDef, FieldType, IdKind, ImportSchema, RowModel, Target};
+use crate::fields::{f, req, LONG, NAME, SHORT, TEXT};
+use crate::{EnumDef, FieldType, IdKind, ImportSchema, RowModel, Target, Variant};
 
 use FieldType::*;
 use Target::*;
-
-const fn f(
-    name: &'static str,
-    ty: FieldType,
-    target: Target,
-    aliases: &'static [&'static str],
-) -> FieldDef {
-    FieldDef {
-        name,
-        ty,
-        required: false,
-        target,
-        aliases,
-    }
-}
-
-const fn req(
-    name: &'static str,
-    ty: FieldType,
-    target: Target,
-    aliases: &'static [&'static str],
-) -> FieldDef {
-    FieldDef {
-        name,
-        ty,
-        required: true,
-        target,
-        aliases,
-    }
-}
-
-const TEXT: FieldType = Text { max_chars: 1000 };
-const NAME: FieldType = Text { max_chars: 255 };
-const SHORT: FieldType = Text { max_chars: 100 };
-const LONG: FieldType = Text { max_chars: 4000 };
 
 /// The seed's order statuses (`completed` is stored as `DELIVERED`, as the seed does).
 pub static ORDER_STATUS: EnumDef = EnumDef {
@@ -80,8 +46,75 @@ pub static SHIPPING_STATUS: EnumDef = EnumDef {
 
 pub static ORDERS: ImportSchema = ImportSchema {
     name: "orders",
-    row_model: RowModel::EbayOrders,
-    tables: ("orders", "order_items"),
+    row_model: RowModel::EbayOrders {
+        orders: "orders",
+        items: "order_items",
+    },
+    required_any: &[],
+    variants: &[
+        Variant {
+            name: "Seller Hub Orders report, 82 columns (US)",
+            signature: &[
+                "sales record number",
+                "lumber fee",
+                "ebay collected charges",
+            ],
+        },
+        Variant {
+            name: "Seller Hub Orders report, 80 columns (US)",
+            signature: &[
+                "sales record number",
+                "ship to name",
+                "commitment date",
+                "ebay collected tax included in total",
+            ],
+        },
+        Variant {
+            name: "Seller Hub Orders report (US)",
+            signature: &["sales record number", "ship to name"],
+        },
+        Variant {
+            name: "Seller Hub Orders report, c. 2020 (US)",
+            signature: &[
+                "sales record number",
+                "ship to name",
+                "ebay collected tax included in total",
+            ],
+        },
+        Variant {
+            name: "Seller Hub Orders report (UK)",
+            signature: &[
+                "sales record number",
+                "post to name",
+                "postage and packaging",
+            ],
+        },
+        Variant {
+            name: "Seller Hub Orders report (AU)",
+            signature: &[
+                "sales record number",
+                "post to name",
+                "postage and handling",
+            ],
+        },
+        Variant {
+            name: "Seller Hub Orders report (DE)",
+            signature: &["verkaufsprotokollnummer", "bestellnummer"],
+        },
+        Variant {
+            name: "Selling Manager sales history export",
+            signature: &["sales record number", "checkout date", "invoice number"],
+        },
+        Variant {
+            name: "File Exchange Sold download",
+            signature: &["sales record number", "user id", "listed on", "sold on"],
+        },
+        Variant {
+            name: "canonical orders CSV",
+            signature: &["order_id"],
+        },
+    ],
+    attribute_prefixes: &[],
     fields: &[
         f(
             "sales_record_number",
@@ -296,6 +329,7 @@ pub static ORDERS: ImportSchema = ImportSchema {
                 "shipping_country",
             ],
         ),
+        f("buyer_phone", SHORT, Primary, &["Phone"]),
         f(
             "item_number",
             Id(IdKind::ItemNumber),
@@ -364,6 +398,13 @@ pub static ORDERS: ImportSchema = ImportSchema {
                 "Verpackung und Versand",
                 "shipping_cost",
             ],
+        ),
+        f("insurance", Money, Primary, &["Insurance", "Versicherung"]),
+        f(
+            "cash_on_delivery_fee",
+            Money,
+            Primary,
+            &["Cash on delivery fee"],
         ),
         f(
             "item_location",
@@ -455,7 +496,12 @@ pub static ORDERS: ImportSchema = ImportSchema {
             Primary,
             &["Tire Recycling Fee", "Tyre Recycling Fee"],
         ),
-        f("additional_fee", Money, Primary, &["Additional Fee"]),
+        f(
+            "additional_fee",
+            Money,
+            Primary,
+            &["Additional Fee", "Nebenkosten"],
+        ),
         f("lumber_fee", Money, Primary, &["Lumber Fee"]),
         f(
             "prepaid_wireless_fee",
@@ -503,6 +549,7 @@ pub static ORDERS: ImportSchema = ImportSchema {
             Primary,
             &["Payment Method", "Zahlungsmethode", "payment_method"],
         ),
+        f("commitment_date", Date, Primary, &["Commitment Date"]),
         req(
             "sale_date",
             DateTime,
@@ -521,6 +568,7 @@ pub static ORDERS: ImportSchema = ImportSchema {
             Primary,
             &["Paid On Date", "Zahlungsdatum", "payment_date"],
         ),
+        f("checkout_date", DateTime, Primary, &["Checkout Date"]),
         f(
             "ship_by_date",
             Date,
@@ -550,6 +598,19 @@ pub static ORDERS: ImportSchema = ImportSchema {
                 "Verschickt am - Datum",
                 "shipped_date",
             ],
+        ),
+        f("invoice_date", Date, Primary, &["Invoice date"]),
+        f("invoice_number", SHORT, Primary, &["Invoice number"]),
+        f("listed_on", DateTime, Line, &["Listed On"]),
+        f("sold_on", SHORT, Line, &["Sold On"]),
+        f("product_id_type", SHORT, Line, &["Product ID Type"]),
+        f("product_id_value", SHORT, Line, &["Product ID Value"]),
+        f("product_id_value_2", SHORT, Line, &["Product ID Value 2"]),
+        f(
+            "product_reference_id",
+            SHORT,
+            Line,
+            &["Product Reference ID"],
         ),
         f("feedback_left", SHORT, Line, &["Feedback Left"]),
         f("feedback_received", SHORT, Line, &["Feedback Received"]),

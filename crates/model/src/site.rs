@@ -5,6 +5,8 @@
 pub struct SiteProfile {
     /// Short code, as `--site` takes it and the job records it.
     pub code: &'static str,
+    /// How eBay's templates name the site (`SiteID=Germany`, `Country=DE`, numeric site ids).
+    pub site_ids: &'static [&'static str],
     pub delimiter: u8,
     pub decimal_separator: u8,
     pub thousands_separator: u8,
@@ -68,6 +70,7 @@ const ITALIAN_MONTHS: [&[&str]; 12] = [
 pub const SITES: &[SiteProfile] = &[
     SiteProfile {
         code: "US",
+        site_ids: &["US", "0"],
         delimiter: b',',
         decimal_separator: b'.',
         thousands_separator: b',',
@@ -79,6 +82,7 @@ pub const SITES: &[SiteProfile] = &[
     },
     SiteProfile {
         code: "UK",
+        site_ids: &["UK", "GB", "3"],
         delimiter: b',',
         decimal_separator: b'.',
         thousands_separator: b',',
@@ -90,6 +94,7 @@ pub const SITES: &[SiteProfile] = &[
     },
     SiteProfile {
         code: "AU",
+        site_ids: &["AU", "Australia", "15"],
         delimiter: b',',
         decimal_separator: b'.',
         thousands_separator: b',',
@@ -101,6 +106,7 @@ pub const SITES: &[SiteProfile] = &[
     },
     SiteProfile {
         code: "DE",
+        site_ids: &["Germany", "DE", "77"],
         delimiter: b';',
         decimal_separator: b',',
         thousands_separator: b'.',
@@ -112,6 +118,7 @@ pub const SITES: &[SiteProfile] = &[
     },
     SiteProfile {
         code: "FR",
+        site_ids: &["France", "FR", "71"],
         delimiter: b';',
         decimal_separator: b',',
         thousands_separator: b' ',
@@ -123,6 +130,7 @@ pub const SITES: &[SiteProfile] = &[
     },
     SiteProfile {
         code: "IT",
+        site_ids: &["Italy", "IT", "101"],
         delimiter: b';',
         decimal_separator: b',',
         thousands_separator: b'.',
@@ -142,6 +150,13 @@ impl SiteProfile {
             code
         };
         SITES.iter().find(|s| s.code.eq_ignore_ascii_case(code))
+    }
+
+    /// The site a template's `SiteID` or `Country` parameter names.
+    pub fn by_site_id(id: &str) -> Option<&'static SiteProfile> {
+        SITES
+            .iter()
+            .find(|s| s.site_ids.iter().any(|i| i.eq_ignore_ascii_case(id.trim())))
     }
 
     pub fn us() -> &'static SiteProfile {

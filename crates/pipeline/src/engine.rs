@@ -66,9 +66,11 @@ pub enum Staged {
         boundary: bool,
     },
     Failed(io::Error),
-    /// The end of the input; the row model saw this many entities.
+    /// The end of the input; the row model saw this many entities, and has these notes for
+    /// the job's warnings.
     Finished {
         entities: u64,
+        notes: Vec<String>,
     },
 }
 
@@ -103,6 +105,7 @@ pub fn resolve(
             }
             send(Staged::Finished {
                 entities: resolver.entities(),
+                notes: resolver.notes(),
             });
         })
         .expect("spawn the resolver thread");

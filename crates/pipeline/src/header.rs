@@ -148,11 +148,15 @@ pub fn find_header(
             });
         }
     }
+    // A template says its site in its smart header; a report in its column names.
     let site = site.or_else(|| {
-        mapping.as_ref()?;
+        let m = mapping.as_ref()?;
+        let declared = ["SiteID", "Country"]
+            .iter()
+            .find_map(|p| m.param(p).and_then(SiteProfile::by_site_id));
         Some(
-            detect_site(&record.fields)
-                .and_then(SiteProfile::by_code)
+            declared
+                .or_else(|| detect_site(&record.fields).and_then(SiteProfile::by_code))
                 .unwrap_or(SiteProfile::us()),
         )
     });
@@ -197,13 +201,15 @@ fn example_columns(schema: &ImportSchema) -> String {
 
 fn no_match(fields: &[String]) -> HeaderError {
     match detect(fields) {
-        Detection::NoMatch(closest) if !closest.is_empty() => HeaderError::NoMatch(
+        Detection::NoMatch(closest) if !closest.is_empty() => HeaderError::NoMatch(format!(
+            "{}; the header has: {}",
             closest
                 .iter()
                 .map(|(name, missing)| format!("{name} (missing {})", missing.join(", ")))
                 .collect::<Vec<_>>()
                 .join("; "),
-        ),
+            fields.join(", ")
+        )),
         _ => HeaderError::NoMatch(format!(
             "none of the types ({}) knows these columns: {}",
             SCHEMAS

@@ -233,6 +233,8 @@ pub async fn run_import<S: Sink>(
         job,
         warnings: Vec::new(),
         footer: Footer::default(),
+        variant: None,
+        template: Vec::new(),
     };
     if let Some(s) = sink.as_deref_mut() {
         s.save_job(&run.job).await?;
@@ -267,6 +269,8 @@ pub async fn run_import<S: Sink>(
         "footer": run.footer,
         "warnings": run.warnings,
         "dry_run": opts.dry_run,
+        "variant": run.variant,
+        "template": run.template.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
     });
     if let Some(s) = sink {
         s.save_job(&run.job).await?;
@@ -283,6 +287,10 @@ struct JobRun {
     job: JobRecord,
     warnings: Vec<String>,
     footer: Footer,
+    /// The known layout of the file, if the header names one.
+    variant: Option<&'static str>,
+    /// A template's smart-header parameters (`SiteID`, `Currency`, `CC`, ...).
+    template: Vec<(String, String)>,
 }
 
 impl JobRun {
@@ -316,6 +324,8 @@ impl JobRun {
         self.job.encoding = Some(source.encoding.name().to_string());
         self.job.delimiter = Some(delimiter_name(source.delimiter));
         self.job.site = Some(site.code.to_string());
+        self.variant = mapping.variant(&header.record.fields);
+        self.template = mapping.params.clone();
         if !mapping.unknown.is_empty() {
             self.warnings.push(format!(
                 "{} unknown column(s) ignored: {}",
@@ -333,6 +343,7 @@ impl JobRun {
             output_names: present
                 .iter()
                 .map(|&f| mapping.schema.fields[f].name.to_string())
+                .chain(mapping.attribute_names(&header.record.fields))
                 .collect(),
             max_record_bytes: opts.read.max_record_bytes,
             ebay_framing: true,
@@ -456,7 +467,10 @@ impl JobRun {
                     }
                 }
                 Staged::Failed(e) => return Err(e.into()),
-                Staged::Finished { entities: n } => entities = Some(n),
+                Staged::Finished { entities: n, notes } => {
+                    self.warnings.extend(notes);
+                    entities = Some(n);
+                }
             }
         }
         let Some(entities) = entities else {
@@ -477,7 +491,8 @@ impl JobRun {
         if let (Some(count), seen) = (self.footer.record_count, entities) {
             if count != seen {
                 self.warnings.push(format!(
-                    "the footer says {count} record(s) downloaded but the file holds {seen} order(s){}",
+                    "the footer says {count} record(s) downloaded but the file holds {seen} {}(s){}",
+                    mapping.schema.name.trim_end_matches('s'),
                     if structural > 0 { format!(" ({structural} record(s) were rejected before their order was known)") } else { String::new() }
                 ));
             }

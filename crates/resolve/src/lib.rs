@@ -5,17 +5,20 @@
 //! This stage runs sequentially, in file order, after the parallel validation; it holds at most
 //! the batches an open order spans, plus 16 bytes per distinct order key for duplicate checks.
 
+mod keyed;
 mod orders;
 mod rowhash;
 mod seen;
 
+pub use keyed::{KeyedResolver, KeyedRowModel};
 pub use orders::{OrdersModel, OrdersResolver};
 pub use rowhash::{hash_rows, value_text};
 pub use seen::SeenKeys;
 
-use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use ebay_import_map::{ImportSchema, RowModel as RowModelKind};
-use ebay_import_model::{Position, Reject};
+use ebay_import_model::{truncate_chars, ErrorCode, Position, Reject, MAX_VALUE_CHARS};
 use ebay_import_transform::TypedBatch;
 use std::sync::Arc;
 
@@ -37,6 +40,58 @@ pub struct PositionedBatch {
     pub typed: Arc<TypedBatch>,
     pub positions: Arc<Vec<Position>>,
     pub raw: RecordBatch,
+}
+
+impl PositionedBatch {
+    /// The column of `field` as read, before validation.
+    pub fn raw_col(&self, field: usize) -> Option<&StringArray> {
+        let i = self.typed.fields.iter().position(|&f| f == field)?;
+        self.raw.column(i).as_string_opt::<i32>()
+    }
+
+    /// The trimmed value of `field` in `row` as read; `None` when blank or absent.
+    pub fn raw_value(&self, field: usize, row: usize) -> Option<&str> {
+        self.raw_col(field)
+            .filter(|c| c.is_valid(row))
+            .map(|c| c.value(row).trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A reject of `field` in `row`, quoting the value as read.
+    pub fn value_reject(
+        &self,
+        schema: &ImportSchema,
+        row: u32,
+        field: usize,
+        code: ErrorCode,
+        message: String,
+    ) -> Reject {
+        let pos = self.positions[row as usize];
+        let value = self
+            .raw_col(field)
+            .filter(|c| c.is_valid(row as usize))
+            .map(|c| truncate_chars(c.value(row as usize), MAX_VALUE_CHARS));
+        Reject {
+            line: pos.line,
+            record: pos.record,
+            column: Some(schema.fields[field].name.to_string()),
+            code,
+            message,
+            value,
+            raw: None,
+        }
+    }
+
+    /// The rejects of the bad values of `row`.
+    pub fn row_errors(&self, schema: &ImportSchema, row: u32) -> Vec<Reject> {
+        let errs = &self.typed.errors;
+        let start = errs.partition_point(|e| e.row < row as usize);
+        errs[start..]
+            .iter()
+            .take_while(|e| e.row == row as usize)
+            .map(|e| self.value_reject(schema, row, e.field, e.code, e.message.clone()))
+            .collect()
+    }
 }
 
 /// Rows of one stored table taken from one batch: the columns are whole batch columns; `rows`
@@ -172,7 +227,8 @@ pub trait RowModel: Send + Sync {
 /// The row model declared by a schema.
 pub fn row_model(schema: &'static ImportSchema) -> Arc<dyn RowModel> {
     match schema.row_model {
-        RowModelKind::EbayOrders => Arc::new(OrdersModel::new(schema)),
+        RowModelKind::EbayOrders { .. } => Arc::new(OrdersModel::new(schema)),
+        RowModelKind::Keyed(model) => Arc::new(KeyedRowModel::new(schema, model)),
     }
 }
 
@@ -184,4 +240,8 @@ pub trait Resolver: Send {
     fn finish(&mut self) -> Vec<ResolvedBatch>;
     /// Entities (orders) seen so far, accepted or not: checked against a report's footer.
     fn entities(&self) -> u64;
+    /// What the job's warnings should say about the file as a whole, once it is finished.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

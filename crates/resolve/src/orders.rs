@@ -13,8 +13,8 @@ use crate::{
 use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, StringArray};
-use ebay_import_map::{ImportSchema, Target};
-use ebay_import_model::{truncate_chars, ErrorCode, Reject, MAX_VALUE_CHARS};
+use ebay_import_map::{ImportSchema, RowModel as RowModelKind, Target};
+use ebay_import_model::{ErrorCode, Reject};
 use std::collections::VecDeque;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -87,12 +87,6 @@ impl OrdersModel {
             .and_then(|c| c.as_string_opt::<i32>())
     }
 
-    /// The column of `field` as read, before validation.
-    fn raw_col(batch: &PositionedBatch, field: usize) -> Option<&StringArray> {
-        let i = batch.typed.fields.iter().position(|&f| f == field)?;
-        batch.raw.column(i).as_string_opt::<i32>()
-    }
-
     /// Keys come from the values as read (trimmed), not the validated ones: a bad order or
     /// item number must not move its row into another order. For rows that are stored, both
     /// are the same, since an order with a bad value is rejected as a whole.
@@ -103,8 +97,8 @@ impl OrdersModel {
                 .filter(|v| !v.is_empty())
         }
         let n = batch.typed.num_rows;
-        let order_number = Self::raw_col(&batch, self.f_order_number);
-        let record = Self::raw_col(&batch, self.f_sales_record);
+        let order_number = batch.raw_col(self.f_order_number);
+        let record = batch.raw_col(self.f_sales_record);
         let mut keys = StringBuilder::with_capacity(n, n * 16);
         for r in 0..n {
             match (value(order_number, r), value(record, r)) {
@@ -117,8 +111,8 @@ impl OrdersModel {
             }
         }
         let keys = keys.finish();
-        let item = Self::raw_col(&batch, self.f_item_number);
-        let txn = Self::raw_col(&batch, self.f_transaction_id);
+        let item = batch.raw_col(self.f_item_number);
+        let txn = batch.raw_col(self.f_transaction_id);
         // An item is keyed within its order: `order key/item number[-transaction id]`.
         let mut item_keys = StringBuilder::with_capacity(n, n * 32);
         for r in 0..n {
@@ -158,7 +152,9 @@ impl OrdersModel {
         item_keys: &Arc<StringArray>,
     ) -> Vec<TableRows> {
         let typed = &batch.typed;
-        let (orders, items) = self.schema.tables;
+        let RowModelKind::EbayOrders { orders, items } = self.schema.row_model else {
+            unreachable!("the orders model runs only orders schemas")
+        };
         let mut order_cols: Vec<(&'static str, ArrayRef)> =
             vec![("order_key", keys.clone() as ArrayRef)];
         let mut item_cols: Vec<(&'static str, ArrayRef)> = vec![
@@ -308,11 +304,10 @@ impl OrdersResolver {
     fn process(&mut self, abs: usize) {
         let n = self.pending(abs).batch.typed.num_rows;
         let has_items = self.has_items(abs);
-        let records = OrdersModel::raw_col(
-            &self.queue[abs - self.first].batch,
-            self.model.f_sales_record,
-        )
-        .cloned();
+        let records = self.queue[abs - self.first]
+            .batch
+            .raw_col(self.model.f_sales_record)
+            .cloned();
         for row in 0..n as u32 {
             let key = {
                 let p = self.pending(abs);
@@ -371,20 +366,8 @@ impl OrdersResolver {
 
     /// The rejects of one row's own bad values.
     fn row_errors(&mut self, abs: usize, row: u32) -> Vec<Reject> {
-        let errors: Vec<_> = {
-            let p = self.pending(abs);
-            let errs = &p.batch.typed.errors;
-            let start = errs.partition_point(|e| e.row < row as usize);
-            errs[start..]
-                .iter()
-                .take_while(|e| e.row == row as usize)
-                .cloned()
-                .collect()
-        };
-        errors
-            .into_iter()
-            .map(|e| self.value_reject(abs, row, e.field, e.code, e.message))
-            .collect()
+        let schema = self.model.schema;
+        self.pending(abs).batch.row_errors(schema, row)
     }
 
     fn value_reject(
@@ -395,27 +378,10 @@ impl OrdersResolver {
         code: ErrorCode,
         message: String,
     ) -> Reject {
-        let name = self.model.schema.fields[field].name;
-        let p = self.pending(abs);
-        let pos = p.batch.positions[row as usize];
-        let value = p
+        let schema = self.model.schema;
+        self.pending(abs)
             .batch
-            .typed
-            .fields
-            .iter()
-            .position(|&f| f == field)
-            .map(|i| p.batch.raw.column(i).as_string::<i32>())
-            .filter(|c| c.is_valid(row as usize))
-            .map(|c| truncate_chars(c.value(row as usize), MAX_VALUE_CHARS));
-        Reject {
-            line: pos.line,
-            record: pos.record,
-            column: Some(name.to_string()),
-            code,
-            message,
-            value,
-            raw: None,
-        }
+            .value_reject(schema, row, field, code, message)
     }
 
     /// Whether the row's item key is already in the group.

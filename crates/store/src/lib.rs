@@ -309,7 +309,13 @@ pub(crate) const INTERRUPTED: &str =
      stopped); nothing of it was committed: import the file again";
 
 /// The data tables and their natural-key columns: what `rollback` undoes.
-pub const DATA_TABLES: &[(&str, &str)] = &[("orders", "order_key"), ("order_items", "item_key")];
+pub const DATA_TABLES: &[(&str, &str)] = &[
+    ("orders", "order_key"),
+    ("order_items", "item_key"),
+    ("listings", "listing_key"),
+    ("products", "sku"),
+    ("customers", "username"),
+];
 
 /// What a rollback did, per table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

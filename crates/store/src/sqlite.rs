@@ -108,7 +108,11 @@ impl SqliteStore {
         let find = format!(
             "SELECT rowid, row_hash FROM {t} WHERE key_hash = ?1 AND account_id = ?2 AND {key} = ?3"
         );
-        let keep = format!("INSERT INTO {t}_history SELECT *, ?2 FROM {t} WHERE rowid = ?1");
+        // By column name: a history table's columns need not be in its table's order.
+        let stored = columns_of(&self.data, t)?.join(", ");
+        let keep = format!(
+            "INSERT INTO {t}_history ({stored}, replaced_by) SELECT {stored}, ?2 FROM {t} WHERE rowid = ?1"
+        );
         let hash_param = 3 + table.columns.len();
         let mut keep = self.data.prepare_cached(&keep)?;
         let mut find = self.data.prepare_cached(&find)?;
@@ -161,6 +165,13 @@ impl SqliteStore {
         }
         Ok(outcomes)
     }
+}
+
+/// The columns of a table, in order.
+fn columns_of(conn: &rusqlite::Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT name FROM pragma_table_info(?1)")?;
+    let names = stmt.query_map([table], |r| r.get::<_, String>(0))?;
+    names.collect()
 }
 
 impl AccountTable for SqliteStore {
@@ -335,10 +346,7 @@ impl JobControl for SqliteStore {
         }
         let mut summary = RollbackSummary::default();
         for (t, key) in DATA_TABLES {
-            let cols: Vec<String> = tx
-                .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))?
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<_, _>>()?;
+            let cols = columns_of(&tx, t)?;
             let cols: Vec<&str> = cols
                 .iter()
                 .map(String::as_str)

@@ -1,6 +1,6 @@
 //! Identifiers: kept as text, checked against their pattern, never coerced to numbers.
 
-use super::{check_strings, is_scientific, quoted};
+use super::{check_strings, check_values, eq_fold, is_scientific, quoted};
 use crate::ValueError;
 use arrow_array::StringArray;
 use ebay_import_map::IdKind;
@@ -16,8 +16,98 @@ const MAX_TOKEN_CHARS: usize = 64;
 /// - `ItemNumber`: 9–15 digits;
 /// - `Digits { min, max }`: `min..=max` ASCII digits;
 /// - `Token`: at most 64 characters, no white space or control characters.
+/// - `Gtin`: UPC-A, EAN-8 or EAN-13 with a valid check digit;
+/// - `Isbn`: ISBN-10 or ISBN-13 with a valid check digit, hyphens and spaces allowed.
+///
+/// For the product codes, eBay's placeholder `Does not apply` (and `N/A`) is no value.
 pub fn id(col: &StringArray, kind: IdKind) -> (StringArray, Vec<ValueError>) {
-    check_strings(col, |v| check_id(v, kind))
+    match kind {
+        IdKind::Gtin | IdKind::Isbn => {
+            check_values(col, is_placeholder, |v| check_product_code(v, kind))
+        }
+        _ => check_strings(col, |v| check_id(v, kind)),
+    }
+}
+
+fn is_placeholder(v: &str) -> bool {
+    eq_fold(v, "does not apply") || eq_fold(v, "n/a") || eq_fold(v, "nicht zutreffend")
+}
+
+fn check_product_code(v: &str, kind: IdKind) -> Result<(), (ErrorCode, String)> {
+    let b = v.as_bytes();
+    if is_scientific(b) {
+        return check_id(v, IdKind::Digits { min: 1, max: 1 });
+    }
+    let (ok, what) = match kind {
+        IdKind::Gtin => (
+            matches!(b.len(), 8 | 12 | 13) && b.iter().all(u8::is_ascii_digit) && gtin_ok(b),
+            "a UPC (12 digits) or EAN (8 or 13 digits)",
+        ),
+        _ => {
+            let d: Vec<u8> = b
+                .iter()
+                .copied()
+                .filter(|c| !matches!(c, b'-' | b' '))
+                .collect();
+            (isbn_ok(&d), "an ISBN-10 or ISBN-13")
+        }
+    };
+    if ok {
+        return Ok(());
+    }
+    let digits = b
+        .iter()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b' ' | b'X' | b'x'));
+    let why = if digits {
+        "its check digit (the last one) does not match the others: a digit is mistyped"
+    } else {
+        "it must be digits only"
+    };
+    Err((
+        ErrorCode::InvalidFormat,
+        format!(
+            "{} is not {what}: {why}; copy the code from the product again",
+            quoted(v)
+        ),
+    ))
+}
+
+/// GS1 check digit: weights 3 and 1 alternate from the right, the check digit excluded.
+fn gtin_ok(b: &[u8]) -> bool {
+    let (body, check) = b.split_at(b.len() - 1);
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, c)| u32::from(c - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    (10 - sum % 10) % 10 == u32::from(check[0] - b'0')
+}
+
+fn isbn_ok(d: &[u8]) -> bool {
+    match d.len() {
+        13 => {
+            d.iter().all(u8::is_ascii_digit)
+                && (d.starts_with(b"978") || d.starts_with(b"979"))
+                && gtin_ok(d)
+        }
+        10 => {
+            let body_ok = d[..9].iter().all(u8::is_ascii_digit);
+            let last = match d[9] {
+                c @ b'0'..=b'9' => u32::from(c - b'0'),
+                b'X' | b'x' => 10,
+                _ => return false,
+            };
+            let sum: u32 = d[..9]
+                .iter()
+                .enumerate()
+                .map(|(i, c)| u32::from(c - b'0') * (10 - i as u32))
+                .sum::<u32>()
+                + last;
+            body_ok && sum % 11 == 0
+        }
+        _ => false,
+    }
 }
 
 fn check_id(v: &str, kind: IdKind) -> Result<(), (ErrorCode, String)> {
@@ -27,6 +117,7 @@ fn check_id(v: &str, kind: IdKind) -> Result<(), (ErrorCode, String)> {
         IdKind::ItemNumber => digits_between(b, 9, 15),
         IdKind::Digits { min, max } => digits_between(b, min as usize, max as usize),
         IdKind::Token => is_token(v) && !is_scientific(b),
+        IdKind::Gtin | IdKind::Isbn => return check_product_code(v, kind),
     };
     if ok {
         return Ok(());
@@ -63,6 +154,7 @@ fn check_id(v: &str, kind: IdKind) -> Result<(), (ErrorCode, String)> {
             "{} is not a valid number: use {min} to {max} digits (0-9), nothing else",
             quoted(v)
         ),
+        IdKind::Gtin | IdKind::Isbn => unreachable!("checked above"),
         IdKind::Token => format!(
             "{} is not a valid identifier: use at most {MAX_TOKEN_CHARS} characters without \
              spaces or control characters",

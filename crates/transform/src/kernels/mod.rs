@@ -63,6 +63,16 @@ pub(crate) fn check_strings(
     col: &StringArray,
     check: impl Fn(&str) -> Result<(), (ErrorCode, String)>,
 ) -> (StringArray, Vec<ValueError>) {
+    check_values(col, |_| false, check)
+}
+
+/// [`check_strings`] where a trimmed value for which `no_value` holds (a placeholder such as
+/// `Does not apply`) is null, like a blank.
+pub(crate) fn check_values(
+    col: &StringArray,
+    no_value: impl Fn(&str) -> bool,
+    check: impl Fn(&str) -> Result<(), (ErrorCode, String)>,
+) -> (StringArray, Vec<ValueError>) {
     let mut errors = Vec::new();
     let mut valid = BooleanBufferBuilder::new(col.len());
     let mut trimmed = false;
@@ -74,7 +84,7 @@ pub(crate) fn check_strings(
         let raw = col.value(row);
         let v = trim(raw);
         trimmed |= v.len() != raw.len() && !v.is_empty();
-        if v.is_empty() {
+        if v.is_empty() || no_value(v) {
             valid.append(false);
             continue;
         }
