@@ -134,6 +134,15 @@ pub fn inspect_text(r: &InspectReport) -> String {
         r.import_type.unwrap_or("(none: plain CSV)")
     );
     let _ = writeln!(out, "site:      {}", r.site.unwrap_or("-"));
+    let _ = writeln!(out, "layout:    {}", r.variant.unwrap_or("-"));
+    if !r.template.is_empty() {
+        let params: Vec<String> = r
+            .template
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        let _ = writeln!(out, "template:  {}", params.join(" "));
+    }
     let _ = writeln!(out, "columns:   {}", r.columns.len());
     if !r.unknown_columns.is_empty() {
         let _ = writeln!(out, "unknown:   {}", r.unknown_columns.join(", "));

@@ -11,7 +11,7 @@ mod listings;
 mod orders;
 mod products;
 
-pub use customers::CUSTOMERS;
+pub use customers::{CUSTOMERS, CUSTOMERS_FROM_ORDERS};
 pub use listings::{LISTINGS, LISTING_ACTION, LISTING_FORMAT};
 pub use orders::ORDERS;
 pub use products::PRODUCTS;
@@ -165,6 +165,27 @@ pub struct ImportSchema {
     pub attribute_prefixes: &'static [&'static str],
     /// The report layouts this type is known in, told apart by their header.
     pub variants: &'static [Variant],
+    /// Summary tables the store refreshes from this type's stored rows at each commit.
+    pub rollups: &'static [&'static Rollup],
+}
+
+/// A table kept as a summary of another, e.g. customers from orders: one row per value of
+/// `group_by` in `source`, refreshed for the groups a job wrote. The group's most recent row
+/// (by `order_by`, then `source_key`) gives the `latest` columns (each the first non-null of
+/// its source columns); `first`, `last` and `count` are the group's earliest and latest
+/// `order_by` and its number of rows.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rollup {
+    pub table: &'static str,
+    pub key_column: &'static str,
+    pub source: &'static str,
+    pub source_key: &'static str,
+    pub group_by: &'static str,
+    pub order_by: &'static str,
+    pub latest: &'static [(&'static str, &'static [&'static str])],
+    pub first: &'static str,
+    pub last: &'static str,
+    pub count: &'static str,
 }
 
 /// One known layout of a type (an eBay report, template or export of some year and site):
@@ -173,6 +194,11 @@ pub struct ImportSchema {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Variant {
     pub name: &'static str,
+    /// Written by eBay (a report, template or export), not a canonical CSV: its dates have
+    /// eBay's layouts, so a numeric one was rewritten by a spreadsheet.
+    pub ebay: bool,
+    /// The eBay site whose files have this layout, when only one site's do.
+    pub site: Option<&'static str>,
     pub signature: &'static [&'static str],
 }
 
@@ -326,7 +352,7 @@ impl HeaderMapping {
     }
 
     /// The known layout the header is in, if any.
-    pub fn variant(&self, header: &[String]) -> Option<&'static str> {
+    pub fn variant(&self, header: &[String]) -> Option<&'static Variant> {
         let names: Vec<String> = header
             .iter()
             .map(|h| match smart_header(h) {
@@ -339,7 +365,6 @@ impl HeaderMapping {
             .iter()
             .filter(|v| v.signature.iter().all(|s| names.iter().any(|n| n == s)))
             .max_by_key(|v| v.signature.len())
-            .map(|v| v.name)
     }
 
     /// The value of a smart-header parameter, by case-insensitive name.

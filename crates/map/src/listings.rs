@@ -82,21 +82,30 @@ pub static LISTINGS: ImportSchema = ImportSchema {
     variants: &[
         Variant {
             name: "Seller Hub All active listings report",
+            ebay: true,
+            site: None,
             signature: &["item number", "available quantity", "start price"],
         },
         Variant {
             name: "File Exchange active listings download",
+            ebay: true,
+            site: None,
             signature: &["item id", "quantity available", "price"],
         },
         Variant {
             name: "Edit price and quantity download",
+            ebay: true,
+            site: None,
             signature: &["action", "item number", "available quantity"],
         },
         Variant {
             name: "category listing template",
+            ebay: true,
+            site: None,
             signature: &["action", "category", "startprice"],
         },
     ],
+    rollups: &[],
     attribute_prefixes: &["c:", "cd:", "cda:", "p:"],
     fields: &[
         f("action", Enum(&LISTING_ACTION), P, &["Action", "Aktion"]),
@@ -309,8 +318,25 @@ pub static LISTINGS: ImportSchema = ImportSchema {
             P,
             &["OutOfStockControl", "Out of stock control"],
         ),
+        f(
+            "shipping_profile_name",
+            NAME,
+            P,
+            &["ShippingProfileName", "Shipping policy"],
+        ),
+        f(
+            "return_profile_name",
+            NAME,
+            P,
+            &["ReturnProfileName", "Return policy"],
+        ),
+        f(
+            "payment_profile_name",
+            NAME,
+            P,
+            &["PaymentProfileName", "Payment policy"],
+        ),
         f("end_code", SHORT, P, &["EndCode"]),
-        // `Apr-23-20 22:19:51 PDT`: a zone abbreviation, which no time stamp here carries.
-        f("download_date", SHORT, P, &["Download Date"]),
+        f("download_date", DateTime, P, &["Download Date"]),
     ],
 };

@@ -54,6 +54,8 @@ pub static ORDERS: ImportSchema = ImportSchema {
     variants: &[
         Variant {
             name: "Seller Hub Orders report, 82 columns (US)",
+            ebay: true,
+            site: None,
             signature: &[
                 "sales record number",
                 "lumber fee",
@@ -62,6 +64,8 @@ pub static ORDERS: ImportSchema = ImportSchema {
         },
         Variant {
             name: "Seller Hub Orders report, 80 columns (US)",
+            ebay: true,
+            site: None,
             signature: &[
                 "sales record number",
                 "ship to name",
@@ -71,10 +75,14 @@ pub static ORDERS: ImportSchema = ImportSchema {
         },
         Variant {
             name: "Seller Hub Orders report (US)",
+            ebay: true,
+            site: None,
             signature: &["sales record number", "ship to name"],
         },
         Variant {
             name: "Seller Hub Orders report, c. 2020 (US)",
+            ebay: true,
+            site: None,
             signature: &[
                 "sales record number",
                 "ship to name",
@@ -83,6 +91,8 @@ pub static ORDERS: ImportSchema = ImportSchema {
         },
         Variant {
             name: "Seller Hub Orders report (UK)",
+            ebay: true,
+            site: Some("UK"),
             signature: &[
                 "sales record number",
                 "post to name",
@@ -91,6 +101,8 @@ pub static ORDERS: ImportSchema = ImportSchema {
         },
         Variant {
             name: "Seller Hub Orders report (AU)",
+            ebay: true,
+            site: Some("AU"),
             signature: &[
                 "sales record number",
                 "post to name",
@@ -99,21 +111,30 @@ pub static ORDERS: ImportSchema = ImportSchema {
         },
         Variant {
             name: "Seller Hub Orders report (DE)",
+            ebay: true,
+            site: Some("DE"),
             signature: &["verkaufsprotokollnummer", "bestellnummer"],
         },
         Variant {
             name: "Selling Manager sales history export",
+            ebay: true,
+            site: Some("UK"),
             signature: &["sales record number", "checkout date", "invoice number"],
         },
         Variant {
             name: "File Exchange Sold download",
+            ebay: true,
+            site: None,
             signature: &["sales record number", "user id", "listed on", "sold on"],
         },
         Variant {
             name: "canonical orders CSV",
+            ebay: false,
+            site: None,
             signature: &["order_id"],
         },
     ],
+    rollups: &[&crate::CUSTOMERS_FROM_ORDERS],
     attribute_prefixes: &[],
     fields: &[
         f(
@@ -599,6 +620,13 @@ pub static ORDERS: ImportSchema = ImportSchema {
                 "shipped_date",
             ],
         ),
+        f(
+            "cash_on_delivery_option",
+            SHORT,
+            Primary,
+            &["Cash on delivery option"],
+        ),
+        f("private_notes", LONG, Line, &["Private Notes"]),
         f("invoice_date", Date, Primary, &["Invoice date"]),
         f("invoice_number", SHORT, Primary, &["Invoice number"]),
         f("listed_on", DateTime, Line, &["Listed On"]),
@@ -618,7 +646,7 @@ pub static ORDERS: ImportSchema = ImportSchema {
             "my_item_note",
             LONG,
             Line,
-            &["My Item Note", "Notes to Yourself", "Private Notes"],
+            &["My Item Note", "Notes to Yourself"],
         ),
         f(
             "paypal_transaction_id",

@@ -24,8 +24,11 @@ pub static PRODUCTS: ImportSchema = ImportSchema {
     required_any: &[],
     variants: &[Variant {
         name: "canonical products CSV",
+        ebay: false,
+        site: None,
         signature: &[],
     }],
+    rollups: &[],
     attribute_prefixes: &[],
     fields: &[
         req(

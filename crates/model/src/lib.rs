@@ -33,10 +33,13 @@ pub enum ErrorCode {
     ControlCharacters,
     OrderIncomplete,
     DuplicateKey,
+    /// A warning, not a reject: a date a spreadsheet rewrote (`9/8/2026` where eBay writes
+    /// `Sep-08-26`), accepted.
+    ReformattedDate,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::MissingColumns,
         ErrorCode::TooManyColumns,
         ErrorCode::UnterminatedQuote,
@@ -56,6 +59,7 @@ impl ErrorCode {
         ErrorCode::ControlCharacters,
         ErrorCode::OrderIncomplete,
         ErrorCode::DuplicateKey,
+        ErrorCode::ReformattedDate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +83,7 @@ impl ErrorCode {
             ErrorCode::ControlCharacters => "control_characters",
             ErrorCode::OrderIncomplete => "order_incomplete",
             ErrorCode::DuplicateKey => "duplicate_key",
+            ErrorCode::ReformattedDate => "reformatted_date",
         }
     }
 

@@ -9,7 +9,7 @@ use ebay_import_map::ImportSchema;
 use ebay_import_model::SiteProfile;
 use ebay_import_read::{parse_chunk, ParseSpec, RawBatch, Splitter};
 use ebay_import_resolve::{PositionedBatch, PreparedBatch, ResolvedBatch, Resolver, RowModel};
-use ebay_import_transform::validate_batch;
+use ebay_import_transform::{reformatted_dates, validate_batch};
 use std::collections::BTreeMap;
 use std::io;
 use std::panic::AssertUnwindSafe;
@@ -24,6 +24,8 @@ pub struct Validation {
     pub fields: Vec<usize>,
     pub site: &'static SiteProfile,
     pub model: Arc<dyn RowModel>,
+    /// The file is an eBay report or template, whose dates a spreadsheet can rewrite.
+    pub ebay_layout: bool,
 }
 
 /// One chunk, tokenized and (when asked) validated and prepared for resolving.
@@ -212,7 +214,10 @@ fn work(
             .batch
             .project(&(0..n).collect::<Vec<_>>())
             .expect("output columns exist");
-        let typed = validate_batch(v.schema, &v.fields, &strings, v.site);
+        let mut typed = validate_batch(v.schema, &v.fields, &strings, v.site);
+        if v.ebay_layout {
+            typed.notes = reformatted_dates(v.schema, &typed, &strings);
+        }
         let positions = (0..raw.batch.num_rows()).map(|r| raw.position(r)).collect();
         v.model.prepare(PositionedBatch {
             seq: raw.seq,

@@ -154,8 +154,10 @@ pub fn find_header(
         let declared = ["SiteID", "Country"]
             .iter()
             .find_map(|p| m.param(p).and_then(SiteProfile::by_site_id));
+        let layout = m.variant(&record.fields).and_then(|v| v.site);
         Some(
             declared
+                .or_else(|| layout.and_then(SiteProfile::by_code))
                 .or_else(|| detect_site(&record.fields).and_then(SiteProfile::by_code))
                 .unwrap_or(SiteProfile::us()),
         )

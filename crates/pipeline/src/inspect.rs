@@ -42,6 +42,10 @@ pub struct InspectReport {
     pub header_line: u64,
     pub import_type: Option<&'static str>,
     pub site: Option<&'static str>,
+    /// The known layout (report, template, export) the header is in.
+    pub variant: Option<&'static str>,
+    /// A template's smart-header parameters.
+    pub template: serde_json::Map<String, serde_json::Value>,
     pub columns: Vec<String>,
     /// File header -> canonical field, in file order.
     pub mapping: serde_json::Map<String, serde_json::Value>,
@@ -76,6 +80,17 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
         header_line: header.record.position.line,
         import_type: header.mapping.as_ref().map(|m| m.schema.name),
         site: header.site.map(|s| s.code),
+        variant: header
+            .mapping
+            .as_ref()
+            .and_then(|m| m.variant(&header.record.fields))
+            .map(|v| v.name),
+        template: header
+            .mapping
+            .iter()
+            .flat_map(|m| &m.params)
+            .map(|(k, v)| (k.clone(), v.as_str().into()))
+            .collect(),
         columns: header.record.fields.clone(),
         mapping: serde_json::Map::new(),
         unknown_columns: Vec::new(),

@@ -11,6 +11,9 @@ pub use header::{find_header, open_with_header, Header, HeaderError, HEADER_SEAR
 pub use input::{Digest256, Input, InputError};
 pub use inspect::{inspect, InspectOptions, InspectReport};
 
+use arrow_array::cast::AsArray;
+use arrow_array::Array;
+use ebay_import_map::Rollup;
 use ebay_import_model::{Footer, Position, Reject, SkipReason};
 use ebay_import_read::{sniff::delimiter_name, ParseSpec, ReadOptions};
 use ebay_import_resolve::{row_model, OnDuplicate, Outcome, ResolvedBatch, Tally};
@@ -235,6 +238,7 @@ pub async fn run_import<S: Sink>(
         footer: Footer::default(),
         variant: None,
         template: Vec::new(),
+        notes: BTreeMap::new(),
     };
     if let Some(s) = sink.as_deref_mut() {
         s.save_job(&run.job).await?;
@@ -270,6 +274,14 @@ pub async fn run_import<S: Sink>(
         "warnings": run.warnings,
         "dry_run": opts.dry_run,
         "variant": run.variant,
+        "warning_codes": run
+            .notes
+            .iter()
+            .map(|(code, (n, first))| {
+                let v = serde_json::json!({ "count": n, "first_line": first.line, "column": first.column });
+                (code.to_string(), v)
+            })
+            .collect::<serde_json::Map<_, _>>(),
         "template": run.template.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
     });
     if let Some(s) = sink {
@@ -291,6 +303,8 @@ struct JobRun {
     variant: Option<&'static str>,
     /// A template's smart-header parameters (`SiteID`, `Currency`, `CC`, ...).
     template: Vec<(String, String)>,
+    /// Warning codes of accepted values: how many, and the first of them.
+    notes: BTreeMap<&'static str, (u64, Reject)>,
 }
 
 impl JobRun {
@@ -324,7 +338,8 @@ impl JobRun {
         self.job.encoding = Some(source.encoding.name().to_string());
         self.job.delimiter = Some(delimiter_name(source.delimiter));
         self.job.site = Some(site.code.to_string());
-        self.variant = mapping.variant(&header.record.fields);
+        let variant = mapping.variant(&header.record.fields);
+        self.variant = variant.map(|v| v.name);
         self.template = mapping.params.clone();
         if !mapping.unknown.is_empty() {
             self.warnings.push(format!(
@@ -359,6 +374,7 @@ impl JobRun {
             fields: present,
             site,
             model,
+            ebay_layout: variant.is_some_and(|v| v.ebay),
         };
         let results = engine::start(source.into_splitter(), spec, Some(validation), in_flight);
         let mut staged = engine::resolve(results, resolver);
@@ -439,6 +455,7 @@ impl JobRun {
                         account,
                         job_id,
                         &batch,
+                        mapping.schema.rollups,
                         &mut tally,
                         &mut errors_by_code,
                         on_rejects,
@@ -497,6 +514,22 @@ impl JobRun {
                 ));
             }
         }
+        for (n, first) in self.notes.values() {
+            self.warnings.push(format!(
+                "{n} date(s) are in a spreadsheet's format, such as {} at line {} ({}), where \
+                 eBay writes Sep-08-26: a spreadsheet probably re-saved the file; they were \
+                 read {} as the {} site writes numeric dates (code reformatted_date)",
+                first.value.as_deref().unwrap_or(""),
+                first.line,
+                first.column.as_deref().unwrap_or(""),
+                if site.month_first {
+                    "month first"
+                } else {
+                    "day first"
+                },
+                site.code
+            ));
+        }
         if let Some(s) = sink {
             s.commit().await?;
         }
@@ -553,14 +586,32 @@ impl JobRun {
         account: Uuid,
         job: Uuid,
         batch: &ResolvedBatch,
+        rollups: &[&'static Rollup],
         tally: &mut Tally,
         by_code: &mut BTreeMap<String, u64>,
         on_rejects: RejectObserver<'_>,
     ) -> Result<(), ImportError> {
         self.report(sink, job, &batch.rejects, by_code, on_rejects)
             .await?;
+        for note in &batch.notes {
+            let entry = self
+                .notes
+                .entry(note.code.as_str())
+                .or_insert_with(|| (0, note.clone()));
+            entry.0 += 1;
+        }
         let outcomes = match sink.as_deref_mut() {
-            Some(s) => s.write(account, job, batch).await?,
+            Some(s) => {
+                let outcomes = s.write(account, job, batch).await?;
+                for rollup in rollups {
+                    let keys = touched_groups(batch, &outcomes, rollup);
+                    if !keys.is_empty() {
+                        let counts = s.refresh(account, job, rollup, &keys).await?;
+                        tally.add_table(rollup.table, counts);
+                    }
+                }
+                outcomes
+            }
             // A dry run compares nothing with the database: every written row counts as new.
             None => batch
                 .tables
@@ -571,6 +622,37 @@ impl JobRun {
         tally.add(batch, &outcomes);
         Ok(())
     }
+}
+
+/// The groups of a summary table whose source rows this batch inserted or updated.
+fn touched_groups(
+    batch: &ResolvedBatch,
+    outcomes: &[Vec<Outcome>],
+    rollup: &Rollup,
+) -> Vec<String> {
+    let mut keys = Vec::new();
+    for (table, outs) in batch.tables.iter().zip(outcomes) {
+        if table.table != rollup.source {
+            continue;
+        }
+        let Some(col) = table
+            .columns
+            .iter()
+            .find(|(n, _)| *n == rollup.group_by)
+            .and_then(|(_, c)| c.as_string_opt::<i32>())
+        else {
+            continue;
+        };
+        for (row, out) in table.rows.iter().zip(outs) {
+            let r = row.row as usize;
+            if *out != Outcome::Unchanged && col.is_valid(r) {
+                keys.push(col.value(r).to_string());
+            }
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 fn merge_footer(into: &mut Footer, from: &Footer) {

@@ -327,6 +327,7 @@ impl KeyedResolver {
         ResolvedBatch {
             seq: batch.seq,
             positions: batch.positions.clone(),
+            notes: batch.notes(schema),
             tables,
             rejects,
             fates,

@@ -82,6 +82,15 @@ impl PositionedBatch {
         }
     }
 
+    /// The warnings about the batch's accepted values, as rejects are reported.
+    pub fn notes(&self, schema: &ImportSchema) -> Vec<Reject> {
+        self.typed
+            .notes
+            .iter()
+            .map(|e| self.value_reject(schema, e.row as u32, e.field, e.code, e.message.clone()))
+            .collect()
+    }
+
     /// The rejects of the bad values of `row`.
     pub fn row_errors(&self, schema: &ImportSchema, row: u32) -> Vec<Reject> {
         let errs = &self.typed.errors;
@@ -135,6 +144,8 @@ pub struct ResolvedBatch {
     pub tables: Vec<TableRows>,
     /// Every reject of the batch's records, in file order.
     pub rejects: Vec<Reject>,
+    /// Warnings about accepted values (`reformatted_date`), in file order.
+    pub notes: Vec<Reject>,
     pub fates: Vec<RecordFate>,
 }
 
@@ -188,6 +199,14 @@ impl Tally {
                 (_, Some(Outcome::Updated)) => self.updated += 1,
                 _ => self.unchanged += 1,
             }
+        }
+    }
+
+    /// Adds rows of a table written for no record of their own (a summary table's).
+    pub fn add_table(&mut self, table: &'static str, counts: [u64; 3]) {
+        match self.tables.iter_mut().find(|(t, _)| *t == table) {
+            Some((_, c)) => c.iter_mut().zip(counts).for_each(|(c, n)| *c += n),
+            None => self.tables.push((table, counts)),
         }
     }
 

@@ -591,6 +591,7 @@ impl OrdersResolver {
             self.first += 1;
             p.rejects.sort_by_key(|r| (r.line, r.code));
             out.push(ResolvedBatch {
+                notes: p.batch.notes(self.model.schema),
                 seq: p.batch.seq,
                 positions: p.batch.positions.clone(),
                 tables: p.tables,

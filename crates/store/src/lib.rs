@@ -6,11 +6,13 @@
 
 mod pgcopy;
 mod postgres;
+mod rollup;
 mod sqlite;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+use ebay_import_map::Rollup;
 use ebay_import_model::{ErrorCode, Reject};
 use ebay_import_resolve::{Outcome, ResolvedBatch};
 use serde::Serialize;
@@ -214,6 +216,15 @@ pub trait Sink {
     /// rows it describes).
     async fn checkpoint(&mut self, job: Uuid, cursor: &serde_json::Value)
         -> Result<(), StoreError>;
+    /// Refreshes the rows of a summary table for the given groups (buyer usernames, say),
+    /// inside the data transaction; returns the rows inserted, updated and unchanged.
+    async fn refresh(
+        &mut self,
+        account: Uuid,
+        job: Uuid,
+        rollup: &'static Rollup,
+        keys: &[String],
+    ) -> Result<[u64; 3], StoreError>;
     async fn commit(&mut self) -> Result<(), StoreError>;
     async fn rollback(&mut self) -> Result<(), StoreError>;
 }
@@ -533,6 +544,15 @@ impl Sink for Store {
         cursor: &serde_json::Value,
     ) -> Result<(), StoreError> {
         each_store!(self, s => s.checkpoint(job, cursor).await)
+    }
+    async fn refresh(
+        &mut self,
+        account: Uuid,
+        job: Uuid,
+        rollup: &'static Rollup,
+        keys: &[String],
+    ) -> Result<[u64; 3], StoreError> {
+        each_store!(self, s => s.refresh(account, job, rollup, keys).await)
     }
     async fn commit(&mut self) -> Result<(), StoreError> {
         each_store!(self, s => s.commit().await)

@@ -18,11 +18,13 @@
 //! travels as COPY data or a bound parameter.
 
 use crate::pgcopy::CopyWriter;
+use crate::rollup;
 use crate::{
     bind_job, check_rollable, find_or_create_account, job_from_row, later_jobs_refusal,
     rolled_back, AccountRef, AccountTable, JobControl, JobLog, JobRecord, JobStatus,
     RollbackSummary, Sink, StoreError, DATA_TABLES, INTERRUPTED,
 };
+use ebay_import_map::Rollup;
 use ebay_import_model::Reject;
 use ebay_import_resolve::{Outcome, ResolvedBatch, TableRows};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -420,6 +422,34 @@ impl Sink for PgStore {
             .execute(&mut self.data)
             .await?;
         Ok(())
+    }
+
+    async fn refresh(
+        &mut self,
+        account: Uuid,
+        job: Uuid,
+        rollup: &'static Rollup,
+        keys: &[String],
+    ) -> Result<[u64; 3], StoreError> {
+        let found = sqlx::query(AssertSqlSafe(rollup::query(rollup, &rollup::POSTGRES)))
+            .bind(account.to_string())
+            .bind(keys)
+            .fetch_all(&mut self.data)
+            .await?;
+        let width = rollup.latest.len();
+        let rows: Vec<rollup::RollupRow> = found
+            .iter()
+            .map(|r| rollup::RollupRow {
+                key: r.get(0),
+                latest: (0..width).map(|i| r.get(1 + i)).collect(),
+                first: r.get(1 + width),
+                last: r.get(2 + width),
+                count: r.get(3 + width),
+            })
+            .collect();
+        let table = rollup::table(rollup, &rows);
+        let outcomes = self.write_table(&table, account, job).await?;
+        Ok(rollup::counts(&outcomes))
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@
 //! SQL text is built only from the static schema's column names; every value from a file is a
 //! bound parameter.
 
+use crate::rollup;
 use crate::{
     bind_job, check_rollable, find_or_create_account, job_from_row, later_jobs_refusal,
     rolled_back, AccountRef, AccountTable, JobControl, JobLog, JobOwner, JobRecord, JobStatus,
@@ -20,6 +21,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
+use ebay_import_map::Rollup;
 use ebay_import_model::Reject;
 use ebay_import_resolve::{value_text, Outcome, ResolvedBatch, TableRows};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -279,6 +281,38 @@ impl Sink for SqliteStore {
             rusqlite::params![cursor.to_string(), job.to_string()],
         )?;
         Ok(())
+    }
+
+    async fn refresh(
+        &mut self,
+        account: Uuid,
+        job: Uuid,
+        rollup: &'static Rollup,
+        keys: &[String],
+    ) -> Result<[u64; 3], StoreError> {
+        let account = account.to_string();
+        let rows = {
+            let mut stmt = self
+                .data
+                .prepare_cached(&rollup::query(rollup, &rollup::SQLITE))?;
+            let keys = serde_json::to_string(keys).expect("strings serialize");
+            let width = rollup.latest.len();
+            let rows = stmt.query_map(rusqlite::params![account, keys], |r| {
+                Ok(rollup::RollupRow {
+                    key: r.get(0)?,
+                    latest: (0..width)
+                        .map(|i| r.get::<_, Option<String>>(1 + i))
+                        .collect::<Result<_, _>>()?,
+                    first: r.get(1 + width)?,
+                    last: r.get(2 + width)?,
+                    count: r.get(3 + width)?,
+                })
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        let table = rollup::table(rollup, &rows);
+        let outcomes = self.write_table(&table, &account, &job.to_string())?;
+        Ok(rollup::counts(&outcomes))
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {

@@ -30,6 +30,8 @@ pub struct TypedBatch {
     pub currency: Arc<StringArray>,
     /// Errors sorted by row, then by column order; every error of a row is kept.
     pub errors: Vec<FieldError>,
+    /// Accepted values worth a warning (see [`reformatted_dates`]), sorted by row.
+    pub notes: Vec<FieldError>,
     pub num_rows: usize,
 }
 
@@ -108,8 +110,57 @@ pub fn validate_batch(
         columns,
         currency: Arc::new(currency),
         errors,
+        notes: Vec::new(),
         num_rows,
     }
+}
+
+/// The accepted dates of a batch that a spreadsheet rewrote: numeric slash dates
+/// (`9/8/2026`) in the date columns of an eBay report, which eBay writes with a month name
+/// (`Sep-08-26`). They are read in the site's order and reported as `reformatted_date`.
+pub fn reformatted_dates(
+    schema: &ImportSchema,
+    typed: &TypedBatch,
+    strings: &RecordBatch,
+) -> Vec<FieldError> {
+    let mut notes = Vec::new();
+    for (i, &field) in typed.fields.iter().enumerate() {
+        if !matches!(
+            schema.fields[field].ty,
+            FieldType::Date | FieldType::DateTime
+        ) {
+            continue;
+        }
+        let raw = strings.column(i).as_any().downcast_ref::<StringArray>();
+        let Some(raw) = raw else { continue };
+        let parsed = &typed.columns[i];
+        for row in 0..raw.len() {
+            if parsed.is_valid(row) && is_slash_date(raw.value(row).trim()) {
+                notes.push(FieldError {
+                    row,
+                    field,
+                    code: ErrorCode::ReformattedDate,
+                    message: format!(
+                        "{:?} is a spreadsheet's date format where eBay writes Sep-08-26",
+                        raw.value(row).trim()
+                    ),
+                });
+            }
+        }
+    }
+    notes.sort_by_key(|n| n.row);
+    notes
+}
+
+/// `9/8/2026`, `09/08/26`: 1-2 digits, `/`, 1-2 digits, `/`, 2 or 4 digits, then anything.
+fn is_slash_date(v: &str) -> bool {
+    let mut parts = v.splitn(3, '/');
+    let digits = |p: Option<&str>, lens: &[usize]| {
+        p.is_some_and(|p| lens.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let (a, b, rest) = (parts.next(), parts.next(), parts.next());
+    let year = rest.map(|r| r.split([' ', 'T']).next().unwrap_or(""));
+    digits(a, &[1, 2]) && digits(b, &[1, 2]) && digits(year, &[2, 4])
 }
 
 fn wrap<A: arrow_array::Array + 'static>(

@@ -52,8 +52,11 @@ CREATE TABLE listings (
     description text,
     private_notes text,
     out_of_stock_control boolean,
+    shipping_profile_name text,
+    return_profile_name text,
+    payment_profile_name text,
     end_code text,
-    download_date text,
+    download_date timestamp,
     currency text,
     attributes text,
     row_hash bigint NOT NULL,
@@ -125,6 +128,13 @@ CREATE TABLE customers (
     state text,
     zip text,
     country text,
+    ship_to_name text,
+    ship_to_address_1 text,
+    ship_to_address_2 text,
+    ship_to_city text,
+    ship_to_state text,
+    ship_to_zip text,
+    ship_to_country text,
     first_order_date timestamp,
     last_order_date timestamp,
     order_count bigint,
@@ -150,12 +160,16 @@ CREATE POLICY account_isolation ON customers_history
     USING (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid)
     WITH CHECK (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid);
 
+-- Customers are refreshed from the orders of the buyers a job wrote.
+CREATE INDEX orders_buyer ON orders (account_id, buyer_username);
+
 ALTER TABLE orders
     ADD COLUMN buyer_phone text,
     ADD COLUMN insurance numeric(18,2),
     ADD COLUMN cash_on_delivery_fee numeric(18,2),
     ADD COLUMN commitment_date date,
     ADD COLUMN checkout_date timestamp,
+    ADD COLUMN cash_on_delivery_option text,
     ADD COLUMN invoice_date date,
     ADD COLUMN invoice_number text;
 ALTER TABLE orders_history
@@ -164,10 +178,12 @@ ALTER TABLE orders_history
     ADD COLUMN cash_on_delivery_fee numeric(18,2),
     ADD COLUMN commitment_date date,
     ADD COLUMN checkout_date timestamp,
+    ADD COLUMN cash_on_delivery_option text,
     ADD COLUMN invoice_date date,
     ADD COLUMN invoice_number text;
 
 ALTER TABLE order_items
+    ADD COLUMN private_notes text,
     ADD COLUMN listed_on timestamp,
     ADD COLUMN sold_on text,
     ADD COLUMN product_id_type text,
@@ -175,6 +191,7 @@ ALTER TABLE order_items
     ADD COLUMN product_id_value_2 text,
     ADD COLUMN product_reference_id text;
 ALTER TABLE order_items_history
+    ADD COLUMN private_notes text,
     ADD COLUMN listed_on timestamp,
     ADD COLUMN sold_on text,
     ADD COLUMN product_id_type text,

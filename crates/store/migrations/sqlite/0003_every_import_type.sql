@@ -53,6 +53,9 @@ CREATE TABLE listings (
     description TEXT,
     private_notes TEXT,
     out_of_stock_control INTEGER,
+    shipping_profile_name TEXT,
+    return_profile_name TEXT,
+    payment_profile_name TEXT,
     end_code TEXT,
     download_date TEXT,
     currency TEXT,
@@ -102,6 +105,13 @@ CREATE TABLE customers (
     state TEXT,
     zip TEXT,
     country TEXT,
+    ship_to_name TEXT,
+    ship_to_address_1 TEXT,
+    ship_to_address_2 TEXT,
+    ship_to_city TEXT,
+    ship_to_state TEXT,
+    ship_to_zip TEXT,
+    ship_to_country TEXT,
     first_order_date TEXT,
     last_order_date TEXT,
     order_count INTEGER,
@@ -114,11 +124,17 @@ CREATE TABLE customers_history AS SELECT *, '' AS replaced_by FROM customers WHE
 CREATE INDEX customers_history_replaced_by ON customers_history (replaced_by);
 CREATE INDEX customers_history_job ON customers_history (job_id);
 
+-- Customers are refreshed from the orders of the buyers a job wrote, keeping what
+-- the orders leave empty.
+CREATE INDEX orders_buyer ON orders (buyer_username);
+CREATE INDEX customers_username ON customers (username);
+
 ALTER TABLE orders ADD COLUMN buyer_phone TEXT;
 ALTER TABLE orders ADD COLUMN insurance TEXT;
 ALTER TABLE orders ADD COLUMN cash_on_delivery_fee TEXT;
 ALTER TABLE orders ADD COLUMN commitment_date TEXT;
 ALTER TABLE orders ADD COLUMN checkout_date TEXT;
+ALTER TABLE orders ADD COLUMN cash_on_delivery_option TEXT;
 ALTER TABLE orders ADD COLUMN invoice_date TEXT;
 ALTER TABLE orders ADD COLUMN invoice_number TEXT;
 ALTER TABLE orders_history ADD COLUMN buyer_phone TEXT;
@@ -126,15 +142,18 @@ ALTER TABLE orders_history ADD COLUMN insurance TEXT;
 ALTER TABLE orders_history ADD COLUMN cash_on_delivery_fee TEXT;
 ALTER TABLE orders_history ADD COLUMN commitment_date TEXT;
 ALTER TABLE orders_history ADD COLUMN checkout_date TEXT;
+ALTER TABLE orders_history ADD COLUMN cash_on_delivery_option TEXT;
 ALTER TABLE orders_history ADD COLUMN invoice_date TEXT;
 ALTER TABLE orders_history ADD COLUMN invoice_number TEXT;
 
+ALTER TABLE order_items ADD COLUMN private_notes TEXT;
 ALTER TABLE order_items ADD COLUMN listed_on TEXT;
 ALTER TABLE order_items ADD COLUMN sold_on TEXT;
 ALTER TABLE order_items ADD COLUMN product_id_type TEXT;
 ALTER TABLE order_items ADD COLUMN product_id_value TEXT;
 ALTER TABLE order_items ADD COLUMN product_id_value_2 TEXT;
 ALTER TABLE order_items ADD COLUMN product_reference_id TEXT;
+ALTER TABLE order_items_history ADD COLUMN private_notes TEXT;
 ALTER TABLE order_items_history ADD COLUMN listed_on TEXT;
 ALTER TABLE order_items_history ADD COLUMN sold_on TEXT;
 ALTER TABLE order_items_history ADD COLUMN product_id_type TEXT;

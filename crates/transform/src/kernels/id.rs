@@ -104,7 +104,7 @@ fn isbn_ok(d: &[u8]) -> bool {
                 .map(|(i, c)| u32::from(c - b'0') * (10 - i as u32))
                 .sum::<u32>()
                 + last;
-            body_ok && sum % 11 == 0
+            body_ok && sum.is_multiple_of(11)
         }
         _ => false,
     }
