@@ -77,7 +77,7 @@ pub static ORDERS: ImportSchema = ImportSchema {
             name: "Seller Hub Orders report (US)",
             ebay: true,
             site: None,
-            signature: &["sales record number", "ship to name"],
+            signature: &["sales record number"],
         },
         Variant {
             name: "Seller Hub Orders report, c. 2020 (US)",
