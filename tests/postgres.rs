@@ -75,6 +75,14 @@ fn row_level_security_confines_every_statement_to_the_account_set_for_it() {
         "0190a000-0000-7000-8000-00000000000a",
         "0190b000-0000-7000-8000-00000000000b",
     );
+    let listings = env.write(
+        "listings.csv",
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/listings-active-us.csv"
+        ))
+        .expect("listings sample"),
+    );
     for account in [a, b] {
         let (code, out, err) = finish(spawn(
             &env,
@@ -83,6 +91,13 @@ fn row_level_security_confines_every_statement_to_the_account_set_for_it() {
         ));
         assert_eq!(code, 0, "{err}");
         assert_eq!(u(&json_of(&out), "inserted"), 5);
+        let (code, out, err) = finish(spawn(
+            &env,
+            &app,
+            &["import", "--account", account, "--json", &listings],
+        ));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(u(&json_of(&out), "inserted"), 3);
     }
 
     let rows = |setting: Option<&str>, sql: &str| -> Vec<Vec<Option<String>>> {
@@ -107,6 +122,20 @@ fn row_level_security_confines_every_statement_to_the_account_set_for_it() {
     let count = |setting: Option<&str>, sql: &str| -> String {
         rows(setting, sql)[0][0].clone().unwrap_or_default()
     };
+    // Every data table: without the setting nothing is visible; with A set, A's rows only.
+    for (table, per_account) in [
+        ("orders", "3"),
+        ("order_items", "4"),
+        ("customers", "3"),
+        ("listings", "3"),
+        ("products", "3"),
+    ] {
+        let all = format!("SELECT COUNT(*)::text FROM {table}");
+        assert_eq!(count(None, &all), "0", "{table}");
+        assert_eq!(count(Some(a), &all), per_account, "{table}");
+        let others = format!("{all} WHERE account_id = '{b}'");
+        assert_eq!(count(Some(a), &others), "0", "{table}");
+    }
     // Without the setting, nothing is visible.
     assert_eq!(count(None, "SELECT COUNT(*)::text FROM orders"), "0");
     assert_eq!(count(None, "SELECT COUNT(*)::text FROM order_items"), "0");

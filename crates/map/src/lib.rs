@@ -539,6 +539,93 @@ mod tests {
     }
 
     #[test]
+    fn a_template_smart_header_names_the_action_and_carries_its_parameters() {
+        let header = row(&[
+            "\u{feff}*Action(SiteID=Germany|Country=DE|Currency=EUR|Version=1193|CC=ISO-8859-1)",
+            "CustomLabel",
+            "*Title",
+            "Custom label (SKU)",
+            "*C:Brand",
+            "C:Farbe",
+            "CD:Grade - (ID: 27502)",
+            "P:UPC",
+        ]);
+        let m = LISTINGS.map_header(&header);
+        assert!(m.missing.is_empty(), "{:?}", m.missing);
+        assert_eq!(m.file_to_field[0], LISTINGS.field("action"));
+        assert_eq!(m.param("siteid"), Some("Germany"));
+        assert_eq!(m.param("CC"), Some("ISO-8859-1"));
+        // `Custom label (SKU)` is no smart header: a second custom label column.
+        assert_eq!(m.unknown, vec!["Custom label (SKU)"]);
+        assert_eq!(m.file_to_field[4], LISTINGS.field("brand"));
+        assert_eq!(m.file_to_field[7], LISTINGS.field("upc"));
+        assert_eq!(m.attributes, vec![5, 6]);
+        assert_eq!(
+            m.attribute_names(&header),
+            vec!["C:Farbe", "CD:Grade - (ID: 27502)"]
+        );
+        // Attribute columns come after the present fields, in file order.
+        let proj = m.projection();
+        let present = m.present_fields().len();
+        assert_eq!((proj[5], proj[6]), (Some(present), Some(present + 1)));
+        assert_eq!(m.variant(&header), None);
+    }
+
+    #[test]
+    fn a_listing_needs_an_item_number_or_a_custom_label() {
+        let m = LISTINGS.map_header(&row(&["Title", "Start price"]));
+        assert_eq!(m.missing, vec!["item_number or custom_label"]);
+        let m = LISTINGS.map_header(&row(&["Title", "CustomLabel"]));
+        assert!(m.missing.is_empty());
+    }
+
+    #[test]
+    fn layouts_are_told_apart_by_their_longest_matching_signature() {
+        let us82: Vec<String> = include_str!("../tests/orders-report-us-82col.headers.txt")
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let name = |h: &[String]| ORDERS.map_header(h).variant(h).map(|v| v.name);
+        assert_eq!(
+            name(&us82),
+            Some("Seller Hub Orders report, 82 columns (US)")
+        );
+        let uk: Vec<String> = include_str!("../tests/orders-report-uk.headers.txt")
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let uk_variant = ORDERS.map_header(&uk).variant(&uk).expect("a layout");
+        assert_eq!(uk_variant.site, Some("UK"));
+        assert!(uk_variant.ebay);
+        let canonical = row(&["order_id", "buyer_name", "order_total", "order_date"]);
+        let v = ORDERS.map_header(&canonical).variant(&canonical).unwrap();
+        assert!(!v.ebay);
+        assert_eq!(name(&row(&["Order Number", "Buyer Name"])), None);
+    }
+
+    #[test]
+    fn each_file_kind_is_detected_as_its_own_type() {
+        let listing = row(&[
+            "Item ID",
+            "Custom Label",
+            "Quantity Available",
+            "Price",
+            "Item Title",
+        ]);
+        assert_eq!(detect(&listing), Detection::Found(&LISTINGS));
+        let products = row(&["sku", "title", "quantity", "price", "upc"]);
+        assert_eq!(detect(&products), Detection::Found(&PRODUCTS));
+        let customers = row(&["username", "name", "email", "city"]);
+        assert_eq!(detect(&customers), Detection::Found(&CUSTOMERS));
+        // An Orders report also names an item number and a title, but matches orders best.
+        let us82: Vec<String> = include_str!("../tests/orders-report-us-82col.headers.txt")
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(detect(&us82), Detection::Found(&ORDERS));
+    }
+
+    #[test]
     fn every_uk_header_is_known() {
         let header: Vec<String> = include_str!("../tests/orders-report-uk.headers.txt")
             .lines()

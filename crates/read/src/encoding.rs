@@ -234,6 +234,27 @@ mod tests {
     }
 
     #[test]
+    fn guesses_shift_jis_and_gb18030_for_cjk_exports() {
+        let japanese = "商品名,価格,数量\n日本製の湯呑み茶碗,1200,3\n京都の抹茶セット,3500,1\n";
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(japanese);
+        assert_eq!(detect(&bytes, None).encoding, encoding_rs::SHIFT_JIS);
+        assert_eq!(
+            transcode(&bytes, encoding_rs::SHIFT_JIS),
+            japanese.as_bytes()
+        );
+        let chinese = "商品名称,价格,数量\n中国制造的茶杯,120,3\n北京烤鸭礼盒装,350,1\n";
+        let (bytes, _, _) = encoding_rs::GB18030.encode(chinese);
+        // chardetng names the family GBK; GB18030 decodes it the same.
+        let found = detect(&bytes, None).encoding;
+        assert!(
+            found == encoding_rs::GBK || found == encoding_rs::GB18030,
+            "{}",
+            found.name()
+        );
+        assert_eq!(transcode(&bytes, found), chinese.as_bytes());
+    }
+
+    #[test]
     fn small_reads_lose_nothing() {
         let text = "Müller,Köln\n".repeat(50);
         let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);

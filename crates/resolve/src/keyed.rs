@@ -370,3 +370,139 @@ impl Resolver for KeyedResolver {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{row_model, RecordFate};
+    use arrow_array::RecordBatch;
+    use ebay_import_map::LISTINGS;
+    use ebay_import_model::{Position, SiteProfile};
+    use ebay_import_transform::validate_batch;
+
+    const COLUMNS: [&str; 4] = ["item_number", "custom_label", "title", "start_price"];
+
+    fn batch(seq: u64, first_line: u64, rows: &[[&str; 4]]) -> PositionedBatch {
+        let fields: Vec<usize> = COLUMNS.iter().map(|c| LISTINGS.field(c).unwrap()).collect();
+        let raw = RecordBatch::try_from_iter(COLUMNS.iter().enumerate().map(|(c, name)| {
+            let values: Vec<&str> = rows.iter().map(|r| r[c]).collect();
+            (*name, Arc::new(StringArray::from(values)) as ArrayRef)
+        }))
+        .unwrap();
+        let typed = validate_batch(&LISTINGS, &fields, &raw, SiteProfile::us());
+        let positions = (0..rows.len() as u64)
+            .map(|i| Position {
+                line: first_line + i,
+                byte: 0,
+                record: first_line + i,
+            })
+            .collect();
+        PositionedBatch {
+            seq,
+            typed: Arc::new(typed),
+            positions: Arc::new(positions),
+            raw,
+        }
+    }
+
+    fn run(
+        batches: Vec<PositionedBatch>,
+        on_duplicate: OnDuplicate,
+    ) -> (Vec<ResolvedBatch>, Vec<String>) {
+        let model = row_model(&LISTINGS);
+        let mut resolver = model.resolver(on_duplicate, Some(1));
+        let mut out = Vec::new();
+        for b in batches {
+            out.extend(resolver.push(model.prepare(b)));
+        }
+        out.extend(resolver.finish());
+        (out, resolver.notes())
+    }
+
+    fn keys(out: &[ResolvedBatch], table: usize) -> Vec<&str> {
+        out.iter()
+            .flat_map(|b| b.tables[table].rows.iter().map(|r| r.key.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn rows_are_keyed_by_item_number_else_by_custom_label() {
+        let (out, notes) = run(
+            vec![batch(
+                0,
+                2,
+                &[
+                    ["318508625049", "LAMP", "Lamp", "1.00"],
+                    ["", "NEW-1", "New one", "2.00"],
+                    ["", "", "Nothing", "3.00"],
+                    ["407197269275", "", "Bad price", "abc"],
+                ],
+            )],
+            OnDuplicate::Reject,
+        );
+        assert_eq!(keys(&out, 0), vec!["318508625049", "SKU:NEW-1"]);
+        assert_eq!(keys(&out, 1), vec!["LAMP", "NEW-1"]);
+        let b = &out[0];
+        assert_eq!(
+            b.fates,
+            vec![
+                RecordFate::Write,
+                RecordFate::Write,
+                RecordFate::Rejected,
+                RecordFate::Rejected
+            ]
+        );
+        let codes: Vec<_> = b.rejects.iter().map(|r| (r.line, r.code)).collect();
+        assert_eq!(
+            codes,
+            vec![(4, ErrorCode::MissingValue), (5, ErrorCode::InvalidMoney)]
+        );
+        assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn a_key_seen_again_is_a_repeat_a_duplicate_or_the_winner() {
+        let rows = |price: &str| {
+            vec![
+                batch(0, 2, &[["318508625049", "LAMP", "Lamp", "1.00"]]),
+                batch(1, 3, &[["318508625049", "LAMP", "Lamp", price]]),
+            ]
+        };
+        let (out, _) = run(rows("1.00"), OnDuplicate::Reject);
+        assert_eq!(out[1].fates, vec![RecordFate::Repeated]);
+        assert_eq!(keys(&out, 0).len(), 1);
+
+        let (out, _) = run(rows("2.00"), OnDuplicate::Reject);
+        assert_eq!(out[1].fates, vec![RecordFate::Rejected]);
+        assert_eq!(out[1].rejects[0].code, ErrorCode::DuplicateKey);
+        assert!(out[1].rejects[0].message.contains("line 2"));
+
+        let (out, _) = run(rows("2.00"), OnDuplicate::LastWins);
+        assert_eq!(out[1].fates, vec![RecordFate::Write]);
+        assert_eq!(keys(&out, 0), vec!["318508625049", "318508625049"]);
+        // The product was made by the first row; the winner's is not written again.
+        assert_eq!(keys(&out, 1), vec!["LAMP"]);
+    }
+
+    #[test]
+    fn listings_sharing_a_custom_label_make_one_product_and_a_note() {
+        let (out, notes) = run(
+            vec![batch(
+                0,
+                2,
+                &[
+                    ["318508625049", "MUG", "Mug (US)", "1.00"],
+                    ["318508625050", "MUG", "Mug (UK)", "2.00"],
+                ],
+            )],
+            OnDuplicate::Reject,
+        );
+        assert_eq!(keys(&out, 0).len(), 2);
+        assert_eq!(keys(&out, 1), vec!["MUG"]);
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].starts_with("1 listings share their custom_label"),
+            "{notes:?}"
+        );
+    }
+}

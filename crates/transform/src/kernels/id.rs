@@ -222,6 +222,66 @@ mod tests {
     }
 
     #[test]
+    fn product_codes_need_a_valid_check_digit() {
+        let (out, errs) = run(
+            IdKind::Gtin,
+            &[
+                "012345678905",
+                "4006381333931",
+                "96385074",
+                "Does not apply",
+                "012345678906",
+                "40063813339",
+                "0123-4567",
+                "1.23457E+11",
+            ],
+        );
+        assert_eq!(
+            out[..4],
+            [t("012345678905"), t("4006381333931"), t("96385074"), None]
+        );
+        assert_eq!(
+            codes(&errs),
+            vec![
+                (4, InvalidFormat),
+                (5, InvalidFormat),
+                (6, InvalidFormat),
+                (7, ScientificNotation)
+            ]
+        );
+        assert!(
+            errs[0].message.contains("check digit"),
+            "{}",
+            errs[0].message
+        );
+        let (out, errs) = run(
+            IdKind::Isbn,
+            &[
+                "978-0-306-40615-7",
+                "0-306-40615-2",
+                "080442957X",
+                "n/a",
+                "0-306-40615-3",
+                "1234567890128",
+            ],
+        );
+        assert_eq!(
+            out[..4],
+            [
+                t("978-0-306-40615-7"),
+                t("0-306-40615-2"),
+                t("080442957X"),
+                None
+            ]
+        );
+        assert_eq!(codes(&errs), vec![(4, InvalidFormat), (5, InvalidFormat)]);
+    }
+
+    fn t(s: &str) -> Option<String> {
+        Some(s.to_string())
+    }
+
+    #[test]
     fn order_number_forms() {
         let ok = [
             "12-34567-89012",
