@@ -22,6 +22,8 @@
 #                           same size goes through the PostgreSQL sink and, for comparison, its raw
 #                           rows through `psql \copy` into an 82-text-column table
 #   E2E_SKIP_PG=1           skip the PostgreSQL runs
+#   E2E_SKIP_LAYOUTS=1      skip the German Orders report and the All active listings report
+#                           (E2E_ROWS rows each, dry run and SQLite import)
 #
 # Peak RSS comes from `/usr/bin/time -f %M` when present, else from python3's
 # resource.getrusage(RUSAGE_CHILDREN).ru_maxrss around the process. Both are in KiB.
@@ -39,6 +41,7 @@ TARGET="${CARGO_TARGET_DIR:-target}"
 POLARS_TARGET="${E2E_POLARS_TARGET_DIR:-target/polars-peer}"
 BIN="$TARGET/release/ebay-import"
 GEN="$TARGET/release/gen-orders"
+GEN_LISTINGS="$TARGET/release/gen-listings"
 PEER="$POLARS_TARGET/release/polars-peer"
 
 mkdir -p "$OUT"
@@ -305,6 +308,49 @@ for rows in "${SIZES[@]}"; do
     if [[ -n "$PG_NOTE" ]]; then printf '\n%s\n' "$PG_NOTE"; fi
   } | tee -a "$RESULT"
 done
+
+# ---------------------------------------------------------------------------------------------
+# Other layouts: the German Orders report and the All active listings report, same row count.
+
+if [[ "${E2E_SKIP_LAYOUTS:-0}" != 1 ]]; then
+  de="$OUT/orders-de-$ROWS-f$FAULTS_EVERY.csv"
+  if [[ ! -s "$de" || "${E2E_REGEN:-0}" == 1 ]]; then
+    log "generating $de ($ROWS rows, eBay.de dialect, a fault every $FAULTS_EVERY records)"
+    "$GEN" --rows "$ROWS" --layout de --faults-every "$FAULTS_EVERY" --out "$de.tmp" 2>/dev/null
+    mv "$de.tmp" "$de"
+  fi
+  listings="$OUT/listings-$ROWS.csv"
+  if [[ ! -s "$listings" || "${E2E_REGEN:-0}" == 1 ]]; then
+    log "generating $listings ($ROWS rows)"
+    "$GEN_LISTINGS" --rows "$ROWS" --out "$listings.tmp" 2>/dev/null
+    mv "$listings.tmp" "$listings"
+  fi
+  TABLE="$OUT/table.md"
+  : >"$TABLE"
+  for f in "$de" "$listings"; do
+    cat "$f" >/dev/null
+    name="$(basename "$f" .csv)"
+    log "measuring on $f"
+    measure dry "\`ebay-import --dry-run\`, $name" rows_read \
+      "$BIN" import --account bench --json --dry-run --max-file-size 1000GB "$f"
+    measure sqlite "\`ebay-import\` → SQLite, $name" rows_read \
+      "$BIN" --database "sqlite://$DB" import --account bench --json --max-file-size 1000GB "$f"
+    rm -f "$DB" "$DB-wal" "$DB-shm"
+    sync
+  done
+  {
+    printf '\n### Other layouts: %s rows each\n\n' "$(group "$ROWS")"
+    printf 'The German Orders report (82 columns, `;`, German names, `12,50 €`, `15-Mär-24`, a fault every %s records, %s MB)\n' \
+      "$FAULTS_EVERY" "$(group "$(calc "$(stat -c %s "$de") / 1000000")")"
+    printf 'and the All active listings report (30 columns, %s MB, every listing with a custom label also makes its product).\n' \
+      "$(group "$(calc "$(stat -c %s "$listings") / 1000000")")"
+    printf 'Same session, commit and medians as above.\n\n'
+    printf '| run | rows | engine s | engine rows/s | wall s | wall rows/s | peak RSS MiB |\n'
+    printf '|---|---:|---:|---:|---:|---:|---:|\n'
+    cat "$TABLE"
+  } | tee -a "$RESULT"
+fi
+
 rm -f "$OUT/table.md" "$OUT/run.json" "$OUT/run.rss" "$OUT/run.stderr"
 log ""
 log "saved to $RESULT"

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use ebay_import_generate::{write_orders_report, OrdersReportOptions};
+use ebay_import_generate::{write_orders_report, OrdersLayout, OrdersReportOptions};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -1010,6 +1010,18 @@ fn generated_report_faults_are_all_rejected_at_their_exact_lines_with_their_code
     check_generated_faults(&OrdersReportOptions {
         rows: 5000,
         fault_every: Some(97),
+        ..OrdersReportOptions::default()
+    });
+}
+
+/// The eBay.de dialect: `;`, German names, `12,50 €`, `15-Mär-24`, `Ja`/`Nein`.
+#[test]
+fn generated_german_report_faults_are_rejected_at_their_exact_lines_with_their_codes() {
+    check_generated_faults(&OrdersReportOptions {
+        rows: 3000,
+        seed: 11,
+        fault_every: Some(89),
+        layout: OrdersLayout::De,
         ..OrdersReportOptions::default()
     });
 }

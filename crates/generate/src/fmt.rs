@@ -47,14 +47,28 @@ pub(crate) fn money(b: &mut Vec<u8>, cents: u64) {
     }
 }
 
+/// Appends a euro amount as eBay.de writes it: `116,99 €`, `1.433,66 €`.
+#[inline]
+pub(crate) fn money_de(b: &mut Vec<u8>, cents: u64) {
+    grouped(b, cents / 100, b'.');
+    b.push(b',');
+    padded(b, cents % 100, 2);
+    b.extend_from_slice(" €".as_bytes());
+}
+
 /// Appends `n` with a comma every three digits.
 fn thousands(b: &mut Vec<u8>, n: u64) {
+    grouped(b, n, b',');
+}
+
+/// Appends `n` with `sep` every three digits.
+fn grouped(b: &mut Vec<u8>, n: u64, sep: u8) {
     if n < 1000 {
         uint(b, n);
         return;
     }
-    thousands(b, n / 1000);
-    b.push(b',');
+    grouped(b, n / 1000, sep);
+    b.push(sep);
     padded(b, n % 1000, 3);
 }
 
@@ -66,11 +80,12 @@ pub(crate) fn percent_bp(b: &mut Vec<u8>, bp: u32) {
     b.push(b'%');
 }
 
-/// True when a CSV field holding `s` must be quoted.
+/// True when a CSV field holding `s` must be quoted (with either delimiter the generator
+/// writes, `,` or `;`).
 #[inline]
 pub(crate) fn needs_quotes(s: &[u8]) -> bool {
     s.iter()
-        .any(|&c| c == b',' || c == b'"' || c == b'\n' || c == b'\r')
+        .any(|&c| matches!(c, b',' | b';' | b'"' | b'\n' | b'\r'))
 }
 
 /// Appends `s` as one CSV field, quoted (with doubled inner quotes) only when needed.
@@ -93,6 +108,22 @@ pub(crate) fn text(b: &mut Vec<u8>, s: &[u8]) {
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
+
+const GERMAN_MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez",
+];
+
+/// `%d-%b-%y` with German month abbreviations, as eBay.de writes: `10-Dez-25`, `28-Mär-26`.
+pub(crate) fn german_date(days_since_epoch: i64) -> Vec<u8> {
+    let (y, m, d) = civil_from_days(days_since_epoch);
+    let mut b = Vec::with_capacity(10);
+    padded(&mut b, u64::from(d), 2);
+    b.push(b'-');
+    b.extend_from_slice(GERMAN_MONTHS[(m - 1) as usize].as_bytes());
+    b.push(b'-');
+    padded(&mut b, y.rem_euclid(100) as u64, 2);
+    b
+}
 
 /// Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
 pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -154,6 +185,8 @@ mod tests {
         assert_eq!(s(|b| money(b, 100_000)), "\"$1,000.00\"");
         assert_eq!(s(|b| money(b, 143_366)), "\"$1,433.66\"");
         assert_eq!(s(|b| money(b, 12_345_678_901)), "\"$123,456,789.01\"");
+        assert_eq!(s(|b| money_de(b, 11_699)), "116,99 €");
+        assert_eq!(s(|b| money_de(b, 143_366)), "1.433,66 €");
     }
 
     #[test]
@@ -175,5 +208,7 @@ mod tests {
         assert_eq!(civil_from_days(19_358), (2023, 1, 1));
         assert_eq!(civil_from_days(20_818), (2026, 12, 31));
         assert_eq!(&ebay_date(19_782), b"Feb-29-24");
+        assert_eq!(german_date(19_797), "15-Mär-24".as_bytes());
+        assert_eq!(german_date(20_432), "10-Dez-25".as_bytes());
     }
 }

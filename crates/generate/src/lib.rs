@@ -1,5 +1,6 @@
-//! Deterministic generator of realistic eBay Seller Hub **Orders** reports (US site, the
-//! current 82-column layout) for tests and benchmarks.
+//! Deterministic generator of realistic eBay Seller Hub **Orders** reports (the current
+//! 82-column layout, in the US or the German dialect) and "All active listings" reports, for
+//! tests and benchmarks.
 //!
 //! The output follows the framing described in `ebay-formats.md` §1.2–1.5: an optional
 //! UTF-8 BOM, a first line of 81 bare commas, the quoted header, a padding row of 82 empty
@@ -19,7 +20,10 @@
 
 mod data;
 mod fmt;
+mod listings;
 mod rng;
+
+pub use listings::{write_listings_report, ListingsReportOptions, ACTIVE_LISTINGS_HEADER};
 
 use std::io::{self, Write};
 
@@ -111,6 +115,77 @@ pub const US_ORDERS_HEADER: [&str; 82] = [
     "eBay International Shipping",
 ];
 
+/// The German names eBay.de gives the columns of the Orders report (`ebay-formats.md` §1.4);
+/// columns without a known German name keep the US one.
+pub const DE_ORDERS_NAMES: [(&str, &str); 37] = [
+    ("Sales Record Number", "Verkaufsprotokollnummer"),
+    ("Order Number", "Bestellnummer"),
+    ("Buyer Username", "Nutzername des Käufers"),
+    ("Buyer Name", "Name des Käufers"),
+    ("Buyer Email", "E-Mail des Käufers"),
+    ("Buyer Note", "Notiz des Käufers"),
+    ("Buyer Address 1", "Adresse 1 des Käufers"),
+    ("Buyer Address 2", "Adresse 2 des Käufers"),
+    ("Buyer City", "Wohnort des Käufers"),
+    ("Buyer State", "Bundesland des Käufers"),
+    ("Buyer Zip", "PLZ des Käufers"),
+    ("Buyer Country", "Land des Käufers"),
+    ("Ship To Name", "Name des Empfängers"),
+    ("Ship To Phone", "Telefonnummer des Empfängers"),
+    ("Ship To Address 1", "Adresse 1 des Empfängers"),
+    ("Ship To Address 2", "Adresse 2 des Empfängers"),
+    ("Ship To City", "Versand nach - Ort"),
+    ("Ship To State", "Versand nach - Bundesland"),
+    ("Ship To Zip", "Versand nach - PLZ"),
+    ("Ship To Country", "Versand nach - Land"),
+    ("Item Number", "Artikelnummer"),
+    ("Item Title", "Angebotstitel"),
+    ("Custom Label", "Bestandseinheit"),
+    ("Sold Via Promoted Listings", "Verkauft über Anzeigen"),
+    ("Quantity", "Anzahl"),
+    ("Sold For", "Verkauft für"),
+    ("Shipping And Handling", "Verpackung und Versand"),
+    ("Item Location", "Artikelstandort"),
+    ("Total Price", "Gesamtbetrag"),
+    ("Payment Method", "Zahlungsmethode"),
+    ("Sale Date", "Verkauft am"),
+    ("Paid On Date", "Zahlungsdatum"),
+    ("Shipped On Date", "Verschickt am - Datum"),
+    ("Shipping Service", "Versandservice"),
+    ("Tracking Number", "Sendungsnummer"),
+    ("Transaction ID", "Transaktionsnummer"),
+    ("Variation Details", "Variantendetails"),
+];
+
+/// The site dialect an Orders report is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrdersLayout {
+    /// eBay.com: `,`, `$12.50`, `Mar-15-24`, `Yes`/`No`, US Title Case names.
+    #[default]
+    Us,
+    /// eBay.de: `;`, `12,50 €`, `15-Mär-24`, `Ja`/`Nein`, the German column names.
+    De,
+}
+
+impl OrdersLayout {
+    fn delimiter(self) -> u8 {
+        match self {
+            OrdersLayout::Us => b',',
+            OrdersLayout::De => b';',
+        }
+    }
+
+    fn column_name(self, us: &'static str) -> &'static str {
+        match self {
+            OrdersLayout::Us => us,
+            OrdersLayout::De => DE_ORDERS_NAMES
+                .iter()
+                .find(|(u, _)| *u == us)
+                .map_or(us, |(_, de)| de),
+        }
+    }
+}
+
 /// One injectable fault kind: expected reject code, canonical column (None for structural
 /// faults) and the faulty value written (empty for structural faults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +270,7 @@ pub struct OrdersReportOptions {
     pub fault_every: Option<u64>,
     /// Seller id written in the footer.
     pub seller_id: String,
+    pub layout: OrdersLayout,
 }
 
 impl Default for OrdersReportOptions {
@@ -210,6 +286,7 @@ impl Default for OrdersReportOptions {
             quoted_newline_share: 0.01,
             fault_every: None,
             seller_id: "bench_seller".to_string(),
+            layout: OrdersLayout::Us,
         }
     }
 }
@@ -349,7 +426,8 @@ struct Gen<'a> {
     rng: Rng,
     eol: &'static [u8],
     fault_every: Option<u64>,
-    dates: Vec<[u8; 9]>,
+    delim: u8,
+    dates: Vec<Vec<u8>>,
     buf: Vec<u8>,
     scratch: Vec<u8>,
     /// Fields written in the current row.
@@ -375,13 +453,17 @@ impl<'a> Gen<'a> {
         let seller_city = rng.below(data::CITIES.len() as u64) as usize;
         let seller_zip_low = rng.below(100);
         let dates = (0..DAY_COUNT)
-            .map(|d| fmt::ebay_date(FIRST_DAY + d as i64))
+            .map(|d| match opts.layout {
+                OrdersLayout::Us => fmt::ebay_date(FIRST_DAY + d as i64).to_vec(),
+                OrdersLayout::De => fmt::german_date(FIRST_DAY + d as i64),
+            })
             .collect();
         Gen {
             opts,
             rng,
             eol: if opts.crlf { b"\r\n" } else { b"\n" },
             fault_every: opts.fault_every.filter(|&n| n > 0),
+            delim: opts.layout.delimiter(),
             dates,
             buf: Vec::with_capacity(FLUSH_AT + 8 * 1024),
             scratch: Vec::with_capacity(128),
@@ -403,23 +485,25 @@ impl<'a> Gen<'a> {
         if self.opts.bom {
             self.buf.extend_from_slice("\u{feff}".as_bytes());
         }
+        let delim = self.delim;
         if self.opts.framing {
-            self.buf.extend_from_slice(&[b','; 81]);
+            self.buf.extend_from_slice(&[delim; 81]);
             self.end_line();
         }
         for (i, name) in US_ORDERS_HEADER.iter().enumerate() {
             if i > 0 {
-                self.buf.push(b',');
+                self.buf.push(delim);
             }
             self.buf.push(b'"');
-            self.buf.extend_from_slice(name.as_bytes());
+            self.buf
+                .extend_from_slice(self.opts.layout.column_name(name).as_bytes());
             self.buf.push(b'"');
         }
         self.end_line();
         if self.opts.framing {
             for i in 0..US_ORDERS_HEADER.len() {
                 if i > 0 {
-                    self.buf.push(b',');
+                    self.buf.push(delim);
                 }
                 self.buf.extend_from_slice(b"\"\"");
             }
@@ -437,7 +521,9 @@ impl<'a> Gen<'a> {
         if self.opts.framing {
             self.end_line();
             fmt::uint(&mut self.buf, self.orders);
-            self.buf.extend_from_slice(b",record(s) downloaded,");
+            self.buf.push(delim);
+            self.buf.extend_from_slice(b"record(s) downloaded");
+            self.buf.push(delim);
             self.end_line();
             self.buf.extend_from_slice(b"Seller ID : ");
             self.buf.extend_from_slice(self.opts.seller_id.as_bytes());
@@ -696,7 +782,7 @@ impl<'a> Gen<'a> {
             self.cut = self.buf.len();
         }
         if self.nf > 0 {
-            self.buf.push(b',');
+            self.buf.push(self.delim);
         }
         self.nf += 1;
     }
@@ -736,7 +822,15 @@ impl<'a> Gen<'a> {
     fn money_if(&mut self, cond: bool, cents: u64) {
         self.sep();
         if cond {
-            fmt::money(&mut self.buf, cents);
+            self.amount(cents);
+        }
+    }
+
+    #[inline]
+    fn amount(&mut self, cents: u64) {
+        match self.opts.layout {
+            OrdersLayout::Us => fmt::money(&mut self.buf, cents),
+            OrdersLayout::De => fmt::money_de(&mut self.buf, cents),
         }
     }
 
@@ -750,7 +844,13 @@ impl<'a> Gen<'a> {
 
     #[inline]
     fn yes_no_if(&mut self, cond: bool, yes: bool) {
-        self.raw_if(cond, if yes { "Yes" } else { "No" });
+        let word = match (self.opts.layout, yes) {
+            (OrdersLayout::Us, true) => "Yes",
+            (OrdersLayout::Us, false) => "No",
+            (OrdersLayout::De, true) => "Ja",
+            (OrdersLayout::De, false) => "Nein",
+        };
+        self.raw_if(cond, word);
     }
 
     fn note(&mut self, note: Note) {
@@ -900,7 +1000,7 @@ impl<'a> Gen<'a> {
             } else {
                 o.subtotal
             };
-            fmt::money(&mut self.buf, cents);
+            self.amount(cents);
         }
         // 29 shipping, 30-32 item location
         self.money_if(order_level, o.shipping);
@@ -932,7 +1032,7 @@ impl<'a> Gen<'a> {
         self.money_if(order_level, 0);
         // 50-52 total
         self.money_if(order_level, o.total);
-        self.raw_if(order_level, "Yes");
+        self.yes_no_if(order_level, true);
         self.empty(1);
         // 53-58 dates
         self.sep();
@@ -968,11 +1068,11 @@ impl<'a> Gen<'a> {
             it.variation.unwrap_or(""),
         );
         // 67-77 programs
-        self.raw_if(order_level, "No");
+        self.yes_no_if(order_level, false);
         self.empty(1);
-        self.raw_if(order_level, "No");
+        self.yes_no_if(order_level, false);
         self.empty(1);
-        self.raw_if(order_level, "No");
+        self.yes_no_if(order_level, false);
         self.empty(6);
         // 78-82 tax location, international shipping
         let (city, state, zip3, _) = data::CITIES[b.city];
@@ -984,14 +1084,14 @@ impl<'a> Gen<'a> {
             fmt::padded(&mut self.buf, b.zip_low, 2);
         }
         self.raw_if(taxed, "United States");
-        self.raw_if(order_level, "No");
+        self.yes_no_if(order_level, false);
         debug_assert_eq!(self.nf, US_ORDERS_HEADER.len());
 
         if let Some(f) = fault {
             match f.code {
                 "too_many_columns" => {
                     for extra in EXTRA_FIELDS {
-                        self.buf.push(b',');
+                        self.buf.push(self.delim);
                         self.buf.extend_from_slice(extra.as_bytes());
                     }
                 }

@@ -1,5 +1,6 @@
 //! `gen-orders --rows N [--seed S] [--faults-every N] [--lf] [--no-bom] [--no-framing]
-//! [--multi-share F] [--unpaid-share F] [--newline-share F] [--seller-id ID] [--out FILE]`
+//! [--multi-share F] [--unpaid-share F] [--newline-share F] [--seller-id ID] [--layout us|de]
+//! [--out FILE]`
 //!
 //! Writes a synthetic eBay US Orders report to stdout (or FILE) and prints a one-line
 //! JSON summary to stderr.
@@ -9,10 +10,11 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ebay_import_generate::{write_orders_report, OrdersReportOptions};
+use ebay_import_generate::{write_orders_report, OrdersLayout, OrdersReportOptions};
 
 const USAGE: &str = "usage: gen-orders --rows N [--seed S] [--faults-every N] [--lf] [--no-bom] \
-[--no-framing] [--multi-share F] [--unpaid-share F] [--newline-share F] [--seller-id ID] [--out FILE]";
+[--no-framing] [--multi-share F] [--unpaid-share F] [--newline-share F] [--seller-id ID] \
+[--layout us|de] [--out FILE]";
 
 struct Counting<W> {
     inner: W,
@@ -59,6 +61,13 @@ fn parse_args(args: &[String]) -> Result<(OrdersReportOptions, Option<String>), 
                     parse_share("--newline-share", &value("--newline-share")?)?
             }
             "--seller-id" => opts.seller_id = value("--seller-id")?,
+            "--layout" => {
+                opts.layout = match value("--layout")?.as_str() {
+                    "us" | "US" => OrdersLayout::Us,
+                    "de" | "DE" => OrdersLayout::De,
+                    other => return Err(format!("--layout: us or de, not {other:?}")),
+                }
+            }
             "--out" => out = Some(value("--out")?),
             "--lf" => opts.crlf = false,
             "--no-bom" => opts.bom = false,
