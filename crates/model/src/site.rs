@@ -12,6 +12,10 @@ pub struct SiteProfile {
     pub thousands_separator: u8,
     /// ISO 4217 code of a bare amount or an ambiguous `$`.
     pub currency: &'static str,
+    /// How the site writes its currency in amounts, and whether after the number
+    /// (`116,99 €`) or before it (`$12.34`). Any known symbol or code is read either way.
+    pub currency_symbol: &'static str,
+    pub symbol_after: bool,
     /// Month abbreviations beyond English that appear in this site's dates (lower case,
     /// index 0 = January). English abbreviations are always accepted.
     pub months: Option<&'static [&'static [&'static str]; 12]>,
@@ -75,6 +79,8 @@ pub const SITES: &[SiteProfile] = &[
         decimal_separator: b'.',
         thousands_separator: b',',
         currency: "USD",
+        currency_symbol: "$",
+        symbol_after: false,
         months: None,
         month_first: true,
         true_words: &[],
@@ -87,6 +93,8 @@ pub const SITES: &[SiteProfile] = &[
         decimal_separator: b'.',
         thousands_separator: b',',
         currency: "GBP",
+        currency_symbol: "£",
+        symbol_after: false,
         months: None,
         month_first: false,
         true_words: &[],
@@ -99,6 +107,8 @@ pub const SITES: &[SiteProfile] = &[
         decimal_separator: b'.',
         thousands_separator: b',',
         currency: "AUD",
+        currency_symbol: "AU $",
+        symbol_after: false,
         months: None,
         month_first: false,
         true_words: &[],
@@ -111,6 +121,8 @@ pub const SITES: &[SiteProfile] = &[
         decimal_separator: b',',
         thousands_separator: b'.',
         currency: "EUR",
+        currency_symbol: "€",
+        symbol_after: true,
         months: Some(&GERMAN_MONTHS),
         month_first: false,
         true_words: &["ja"],
@@ -123,6 +135,8 @@ pub const SITES: &[SiteProfile] = &[
         decimal_separator: b',',
         thousands_separator: b' ',
         currency: "EUR",
+        currency_symbol: "€",
+        symbol_after: true,
         months: Some(&FRENCH_MONTHS),
         month_first: false,
         true_words: &["oui"],
@@ -135,6 +149,8 @@ pub const SITES: &[SiteProfile] = &[
         decimal_separator: b',',
         thousands_separator: b'.',
         currency: "EUR",
+        currency_symbol: "€",
+        symbol_after: true,
         months: Some(&ITALIAN_MONTHS),
         month_first: false,
         true_words: &["sì", "si"],
@@ -159,6 +175,15 @@ impl SiteProfile {
             .find(|s| s.site_ids.iter().any(|i| i.eq_ignore_ascii_case(id.trim())))
     }
 
+    /// An amount as the site writes it, for messages: `$12.34`, `116,99 €`.
+    pub fn example_amount(&self, units: u32, cents: u32) -> String {
+        let dec = self.decimal_separator as char;
+        match self.symbol_after {
+            true => format!("{units}{dec}{cents:02} {}", self.currency_symbol),
+            false => format!("{}{units}{dec}{cents:02}", self.currency_symbol),
+        }
+    }
+
     pub fn us() -> &'static SiteProfile {
         &SITES[0]
     }
@@ -179,5 +204,14 @@ mod tests {
         assert_eq!(SiteProfile::by_code("gb").unwrap().code, "UK");
         assert_eq!(SiteProfile::by_code("de").unwrap().currency, "EUR");
         assert!(SiteProfile::by_code("xx").is_none());
+        assert_eq!(
+            SiteProfile::by_code("DE").unwrap().example_amount(116, 99),
+            "116,99 €"
+        );
+        assert_eq!(
+            SiteProfile::by_code("AU").unwrap().example_amount(12, 5),
+            "AU $12.05"
+        );
+        assert_eq!(SiteProfile::by_site_id("Germany").unwrap().code, "DE");
     }
 }

@@ -14,7 +14,7 @@ pub use inspect::{inspect, InspectOptions, InspectReport};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
 use ebay_import_map::Rollup;
-use ebay_import_model::{Footer, Position, Reject, SkipReason};
+use ebay_import_model::{ErrorCode, Footer, Position, Reject, SkipReason};
 use ebay_import_read::{sniff::delimiter_name, ParseSpec, ReadOptions};
 use ebay_import_resolve::{row_model, OnDuplicate, Outcome, ResolvedBatch, Tally};
 use ebay_import_store::{AccountRef, JobRecord, JobStatus, Sink, StoreError, TableCounts};
@@ -514,7 +514,7 @@ impl JobRun {
                 ));
             }
         }
-        for (n, first) in self.notes.values() {
+        if let Some((n, first)) = self.notes.get(ErrorCode::ReformattedDate.as_str()) {
             self.warnings.push(format!(
                 "{n} date(s) are in a spreadsheet's format, such as {} at line {} ({}), where \
                  eBay writes Sep-08-26: a spreadsheet probably re-saved the file; they were \

@@ -239,6 +239,10 @@ impl KeyedResolver {
         let n = batch.typed.num_rows;
         let mut rejects: Vec<Reject> = Vec::new();
         let mut fates = vec![RecordFate::Write; n];
+        let derived_keys: Vec<StringArray> = tables[1..]
+            .iter()
+            .map(|t| t.columns[0].1.as_string::<i32>().clone())
+            .collect();
         for r in 0..n {
             self.rows += 1;
             let row = r as u32;
@@ -303,8 +307,7 @@ impl KeyedResolver {
                 hash: content,
                 line,
             });
-            for t in 1..tables.len() {
-                let dkeys = tables[t].columns[0].1.as_string::<i32>().clone();
+            for (t, dkeys) in (1..).zip(&derived_keys) {
                 if dkeys.is_null(r) {
                     continue;
                 }

@@ -154,16 +154,18 @@ impl MoneyError {
         let (dec, th) = separators(site);
         match self {
             MoneyError::Malformed => {
+                let own = site.example_amount(116, 99);
                 let examples = if site.decimal_comma() {
                     let th = th_char(site);
                     format!(
                         "12,34, 1{th}234,56, -2,14 or (2,14), optionally with a currency symbol or \
-                         code: 116,99 €, EUR 116,99, £12,34"
+                         code: {own}, EUR 116,99, £12,34"
                     )
                 } else {
-                    "12.34, 1,234.56, -2.14 or (2.14), optionally with a currency symbol or \
-                     code: $12.34, US $12.34, £12.34, 12.34 EUR"
-                        .to_string()
+                    format!(
+                        "12.34, 1,234.56, -2.14 or (2.14), optionally with a currency symbol or \
+                         code: {own}, US $12.34, £12.34, 12.34 EUR"
+                    )
                 };
                 format!("{q} is not an amount of money: use a number like {examples}")
             }
