@@ -13,7 +13,7 @@ pub use inspect::{inspect, InspectOptions, InspectReport};
 
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
-use ebay_import_map::Rollup;
+use ebay_import_map::{ImportSchema, Rollup};
 use ebay_import_model::{ErrorCode, Footer, Position, Reject, SkipReason};
 use ebay_import_read::{sniff::delimiter_name, ParseSpec, ReadOptions};
 use ebay_import_resolve::{row_model, OnDuplicate, Outcome, ResolvedBatch, Tally};
@@ -463,6 +463,7 @@ impl JobRun {
                     .await?;
                     let due = opts.commit_every.is_some_and(|n| since_commit >= n);
                     if let (true, true, Some(s)) = (due, boundary, sink.as_deref_mut()) {
+                        refresh(s, account, job_id, mapping.schema, &mut tally).await?;
                         let mut at = tally.clone();
                         at.rejected += structural;
                         let cursor = Cursor {
@@ -531,6 +532,7 @@ impl JobRun {
             ));
         }
         if let Some(s) = sink {
+            refresh(s, account, job_id, mapping.schema, &mut tally).await?;
             s.commit().await?;
         }
         let j = &mut self.job;
@@ -606,8 +608,7 @@ impl JobRun {
                 for rollup in rollups {
                     let keys = touched_groups(batch, &outcomes, rollup);
                     if !keys.is_empty() {
-                        let counts = s.refresh(account, job, rollup, &keys).await?;
-                        tally.add_table(rollup.table, counts);
+                        s.touch(rollup, &keys).await?;
                     }
                 }
                 outcomes
@@ -622,6 +623,24 @@ impl JobRun {
         tally.add(batch, &outcomes);
         Ok(())
     }
+}
+
+/// Refreshes the schema's summary tables (customers from orders) for the groups this part
+/// of the job touched, inside the data transaction, and counts their rows.
+async fn refresh<S: Sink>(
+    sink: &mut S,
+    account: Uuid,
+    job: Uuid,
+    schema: &ImportSchema,
+    tally: &mut Tally,
+) -> Result<(), ImportError> {
+    for rollup in schema.rollups {
+        let counts = sink.refresh(account, job, rollup).await?;
+        if counts.iter().any(|&n| n > 0) {
+            tally.add_table(rollup.table, counts);
+        }
+    }
+    Ok(())
 }
 
 /// The groups of a summary table whose source rows this batch inserted or updated.

@@ -216,14 +216,16 @@ pub trait Sink {
     /// rows it describes).
     async fn checkpoint(&mut self, job: Uuid, cursor: &serde_json::Value)
         -> Result<(), StoreError>;
-    /// Refreshes the rows of a summary table for the given groups (buyer usernames, say),
+    /// Records groups of a summary table (buyer usernames, say) whose source rows this part
+    /// of the job wrote, for the next [`Sink::refresh`].
+    async fn touch(&mut self, rollup: &'static Rollup, keys: &[String]) -> Result<(), StoreError>;
+    /// Refreshes the summary table's rows of the groups touched since the last refresh,
     /// inside the data transaction; returns the rows inserted, updated and unchanged.
     async fn refresh(
         &mut self,
         account: Uuid,
         job: Uuid,
         rollup: &'static Rollup,
-        keys: &[String],
     ) -> Result<[u64; 3], StoreError>;
     async fn commit(&mut self) -> Result<(), StoreError>;
     async fn rollback(&mut self) -> Result<(), StoreError>;
@@ -550,9 +552,11 @@ impl Sink for Store {
         account: Uuid,
         job: Uuid,
         rollup: &'static Rollup,
-        keys: &[String],
     ) -> Result<[u64; 3], StoreError> {
-        each_store!(self, s => s.refresh(account, job, rollup, keys).await)
+        each_store!(self, s => s.refresh(account, job, rollup).await)
+    }
+    async fn touch(&mut self, rollup: &'static Rollup, keys: &[String]) -> Result<(), StoreError> {
+        each_store!(self, s => s.touch(rollup, keys).await)
     }
     async fn commit(&mut self) -> Result<(), StoreError> {
         each_store!(self, s => s.commit().await)

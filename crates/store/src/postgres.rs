@@ -424,32 +424,81 @@ impl Sink for PgStore {
         Ok(())
     }
 
+    async fn touch(&mut self, rollup: &'static Rollup, keys: &[String]) -> Result<(), StoreError> {
+        let d = &rollup::POSTGRES;
+        sqlx::raw_sql(AssertSqlSafe(d.on_keys(d.keys_table, rollup)))
+            .execute(&mut self.data)
+            .await?;
+        sqlx::query(AssertSqlSafe(d.on_keys(d.add_keys, rollup)))
+            .bind(keys)
+            .execute(&mut self.data)
+            .await?;
+        Ok(())
+    }
+
     async fn refresh(
         &mut self,
         account: Uuid,
         job: Uuid,
         rollup: &'static Rollup,
-        keys: &[String],
     ) -> Result<[u64; 3], StoreError> {
-        let found = sqlx::query(AssertSqlSafe(rollup::query(rollup, &rollup::POSTGRES)))
-            .bind(account.to_string())
-            .bind(keys)
-            .fetch_all(&mut self.data)
+        let d = &rollup::POSTGRES;
+        sqlx::raw_sql(AssertSqlSafe(d.on_keys(d.keys_table, rollup)))
+            .execute(&mut self.data)
             .await?;
+        let page = d.on_keys(d.page, rollup);
+        let (scan, latest) = (rollup::scan(rollup, d), rollup::latest(rollup, d));
+        let mine = rollup::written_by_job(rollup, d);
         let width = rollup.latest.len();
-        let rows: Vec<rollup::RollupRow> = found
-            .iter()
-            .map(|r| rollup::RollupRow {
-                key: r.get(0),
-                latest: (0..width).map(|i| r.get(1 + i)).collect(),
-                first: r.get(1 + width),
-                last: r.get(2 + width),
-                count: r.get(3 + width),
-            })
-            .collect();
-        let table = rollup::table(rollup, &rows);
-        let outcomes = self.write_table(&table, account, job).await?;
-        Ok(rollup::counts(&outcomes))
+        let mut counts = [0; 3];
+        let mut after = String::new();
+        loop {
+            let keys: Vec<String> = sqlx::query_scalar(AssertSqlSafe(page.clone()))
+                .bind(&after)
+                .bind(rollup::PAGE)
+                .fetch_all(&mut self.data)
+                .await?;
+            let Some(last) = keys.last() else { break };
+            after = last.clone();
+            let already: HashSet<String> = sqlx::query_scalar(AssertSqlSafe(mine.clone()))
+                .bind(account.to_string())
+                .bind(job.to_string())
+                .bind(&keys)
+                .fetch_all(&mut self.data)
+                .await?
+                .into_iter()
+                .collect();
+            let found = sqlx::query(AssertSqlSafe(scan.clone()))
+                .bind(account.to_string())
+                .bind(&keys)
+                .fetch_all(&mut self.data)
+                .await?;
+            let groups = rollup::fold(
+                found
+                    .iter()
+                    .map(|r| (r.get(0), r.get::<String, _>(1), r.get(2), r.get(3))),
+            );
+            let found = sqlx::query(AssertSqlSafe(latest.clone()))
+                .bind(account.to_string())
+                .bind(rollup::latest_refs(&groups))
+                .fetch_all(&mut self.data)
+                .await?;
+            let values = found
+                .iter()
+                .map(|r| {
+                    let values = (0..width).map(|i| r.get(1 + i)).collect();
+                    (r.get::<String, _>(0), values)
+                })
+                .collect();
+            let rows = rollup::rows(groups, values);
+            let table = rollup::table(rollup, &rows);
+            let outcomes = self.write_table(&table, account, job).await?;
+            rollup::add_counts(&mut counts, &table, &outcomes, &already);
+        }
+        sqlx::raw_sql(AssertSqlSafe(d.on_keys(d.clear_keys, rollup)))
+            .execute(&mut self.data)
+            .await?;
+        Ok(counts)
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {

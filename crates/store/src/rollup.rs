@@ -5,78 +5,193 @@
 use arrow_array::{ArrayRef, Int64Array, StringArray, TimestampSecondArray};
 use ebay_import_map::Rollup;
 use ebay_import_resolve::{hash_rows, Outcome, RowWrite, TableRows};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+
+/// Groups refreshed per query: bounds the rows a refresh holds in memory.
+pub(crate) const PAGE: i64 = 5000;
 
 /// How a store's SQL spells what differs between them.
 pub(crate) struct Dialect {
+    /// Makes the temporary table of touched groups, `{keys} (k text primary key)`.
+    pub keys_table: &'static str,
+    /// Adds the groups of parameter 1 (a list) to it, once each.
+    pub add_keys: &'static str,
+    /// The next page of touched groups after parameter 1, at most parameter 2 of them.
+    pub page: &'static str,
+    /// Empties it.
+    pub clear_keys: &'static str,
+    /// Parameters of [`written_by_job`]: account, job, keys.
+    pub mine_params: [&'static str; 3],
     /// The account parameter as an expression of the column's type.
     pub account: &'static str,
+    /// How a row of the source is named cheaply (`rowid`); `None`: by its natural key.
+    pub row_ref: Option<&'static str>,
     /// `col IN <keys>`: the group keys parameter (a list) as a set.
     pub in_keys: &'static str,
+    /// `col IN <refs>`: the row references parameter (a list) as a set.
+    pub in_refs: &'static str,
     /// Wraps a timestamp expression so it reads as `YYYY-MM-DD HH:MM:SS` text.
     pub timestamp_text: fn(&str) -> String,
 }
 
 pub(crate) const SQLITE: Dialect = Dialect {
+    keys_table: "CREATE TEMP TABLE IF NOT EXISTS {keys} (k TEXT PRIMARY KEY) WITHOUT ROWID",
+    add_keys: "INSERT OR IGNORE INTO {keys} SELECT value FROM json_each(?1)",
+    page: "SELECT k FROM {keys} WHERE k > ?1 ORDER BY k LIMIT ?2",
+    clear_keys: "DELETE FROM {keys}",
+    mine_params: ["?1", "?2", "IN (SELECT value FROM json_each(?3))"],
     account: "?1",
+    row_ref: Some("rowid"),
     in_keys: "IN (SELECT value FROM json_each(?2))",
+    in_refs: "IN (SELECT value FROM json_each(?2))",
     timestamp_text: |e| e.to_string(),
 };
 
 pub(crate) const POSTGRES: Dialect = Dialect {
+    keys_table: "CREATE TEMP TABLE IF NOT EXISTS {keys} (k text PRIMARY KEY) ON COMMIT DROP",
+    add_keys: "INSERT INTO {keys} SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+    page: "SELECT k FROM {keys} WHERE k > $1 ORDER BY k LIMIT $2",
+    clear_keys: "TRUNCATE {keys}",
+    mine_params: ["$1::uuid", "$2::uuid", "= ANY($3::text[])"],
     account: "$1::uuid",
+    row_ref: None,
     in_keys: "= ANY($2::text[])",
+    in_refs: "= ANY($2::text[])",
     timestamp_text: |e| format!("to_char({e}, 'YYYY-MM-DD HH24:MI:SS')"),
 };
 
-/// One row per group among the given keys: the group key, the `latest` columns, first, last
-/// (as text) and count.
-pub(crate) fn query(r: &Rollup, d: &Dialect) -> String {
-    let latest: Vec<String> = r
-        .latest
-        .iter()
-        .map(|(column, sources)| match sources {
-            [one] => format!("{one} AS {column}"),
-            many => format!("COALESCE({}) AS {column}", many.join(", ")),
-        })
-        .collect();
-    // A refresh never erases what the table knows with nothing: a column the latest row
-    // leaves empty keeps its stored value.
-    let kept: Vec<String> = r
-        .latest
-        .iter()
-        .map(|(c, _)| format!("COALESCE(ranked.{c}, t.{c})"))
-        .collect();
-    let ts = d.timestamp_text;
+impl Dialect {
+    /// A statement on the rollup's table of touched groups.
+    pub(crate) fn on_keys(&self, statement: &str, r: &Rollup) -> String {
+        statement.replace("{keys}", &format!("rollup_keys_{}", r.table))
+    }
+}
+
+/// The summary rows among the given keys that the job wrote in an earlier part (a
+/// `--commit-every` job refreshes a group in each part that touches it): counted once, when
+/// first written.
+pub(crate) fn written_by_job(r: &Rollup, d: &Dialect) -> String {
+    let [account, job, in_keys] = d.mine_params;
     format!(
-        "SELECT ranked.g, {kept}, ranked.{first}, ranked.{last}, ranked.n FROM (\
-           SELECT {group} AS g, {latest}, \
-             {min} AS {first}, {max} AS {last}, COUNT(*) OVER w AS n, \
-             ROW_NUMBER() OVER (PARTITION BY {group} \
-               ORDER BY {order} DESC NULLS LAST, {key} DESC) AS rn \
-           FROM {source} WHERE account_id = {account} AND {group} {in_keys} \
-           WINDOW w AS (PARTITION BY {group})\
-         ) ranked \
-         LEFT JOIN {table} t ON t.account_id = {account} AND t.{target_key} = ranked.g \
-         WHERE ranked.rn = 1 ORDER BY ranked.g",
-        kept = kept.join(", "),
-        first = r.first,
-        last = r.last,
+        "SELECT {key} FROM {table} WHERE account_id = {account} AND job_id = {job} \
+         AND {key} {in_keys}",
+        key = r.key_column,
+        table = r.table,
+    )
+}
+
+/// The source rows of the given groups, narrow: group, row reference, order value (as text)
+/// and natural key. Parameters: the account, the groups.
+pub(crate) fn scan(r: &Rollup, d: &Dialect) -> String {
+    format!(
+        "SELECT {group}, {row_ref}, {order}, {key} FROM {source} \
+         WHERE account_id = {account} AND {group} {in_keys}",
         group = r.group_by,
-        latest = latest.join(", "),
-        min = ts(&format!("MIN({}) OVER w", r.order_by)),
-        max = ts(&format!("MAX({}) OVER w", r.order_by)),
-        order = r.order_by,
+        row_ref = d.row_ref.unwrap_or(r.source_key),
+        order = (d.timestamp_text)(r.order_by),
         key = r.source_key,
         source = r.source,
-        table = r.table,
-        target_key = r.key_column,
         account = d.account,
         in_keys = d.in_keys,
     )
 }
 
-/// A row the query gave: key, latest values, first, last, count.
+/// The `latest` columns of the given source rows, each the first non-null of its sources and
+/// else the summary table's stored value (a refresh never erases what the table knows with
+/// nothing). Parameters: the account, the row references. Columns: reference, then `latest`.
+pub(crate) fn latest(r: &Rollup, d: &Dialect) -> String {
+    let kept: Vec<String> = r
+        .latest
+        .iter()
+        .map(|(column, sources)| {
+            let from: Vec<String> = sources.iter().map(|s| format!("o.{s}")).collect();
+            format!("COALESCE({}, t.{column})", from.join(", "))
+        })
+        .collect();
+    let row_ref = d.row_ref.unwrap_or(r.source_key);
+    format!(
+        "SELECT o.{row_ref}, {kept} FROM {source} o \
+         LEFT JOIN {table} t ON t.account_id = {account} AND t.{target_key} = o.{group} \
+         WHERE o.account_id = {account} AND o.{row_ref} {in_refs}",
+        kept = kept.join(", "),
+        source = r.source,
+        table = r.table,
+        target_key = r.key_column,
+        group = r.group_by,
+        account = d.account,
+        in_refs = d.in_refs,
+    )
+}
+
+/// One group's summary so far; `R` names a source row (a rowid, a key).
+pub(crate) struct Group<R> {
+    first: Option<String>,
+    last: Option<String>,
+    count: i64,
+    /// The latest row: its order value, natural key and reference.
+    latest: (Option<String>, String, R),
+}
+
+/// Folds scanned source rows (group, reference, order value, key) into their groups: the
+/// earliest and latest order values, the count, and the latest row (by order value, then key).
+pub(crate) fn fold<R>(
+    rows: impl IntoIterator<Item = (String, R, Option<String>, String)>,
+) -> BTreeMap<String, Group<R>> {
+    let mut groups: BTreeMap<String, Group<R>> = BTreeMap::new();
+    for (group, row, order, key) in rows {
+        match groups.get_mut(&group) {
+            None => {
+                groups.insert(
+                    group,
+                    Group {
+                        first: order.clone(),
+                        last: order.clone(),
+                        count: 1,
+                        latest: (order, key, row),
+                    },
+                );
+            }
+            Some(g) => {
+                g.count += 1;
+                if order.is_some() && (g.first.is_none() || order < g.first) {
+                    g.first = order.clone();
+                }
+                if order > g.last {
+                    g.last = order.clone();
+                }
+                if (&order, &key) > (&g.latest.0, &g.latest.1) {
+                    g.latest = (order, key, row);
+                }
+            }
+        }
+    }
+    groups
+}
+
+/// The references of the groups' latest rows.
+pub(crate) fn latest_refs<R: Clone>(groups: &BTreeMap<String, Group<R>>) -> Vec<R> {
+    groups.values().map(|g| g.latest.2.clone()).collect()
+}
+
+/// The summary rows, given the `latest` values of each latest row by reference.
+pub(crate) fn rows<R: Eq + std::hash::Hash>(
+    groups: BTreeMap<String, Group<R>>,
+    mut latest: HashMap<R, Vec<Option<String>>>,
+) -> Vec<RollupRow> {
+    groups
+        .into_iter()
+        .map(|(key, g)| RollupRow {
+            latest: latest.remove(&g.latest.2).unwrap_or_default(),
+            key,
+            first: g.first,
+            last: g.last,
+            count: g.count,
+        })
+        .collect()
+}
+
+/// A summary row: key, latest values, first, last, count.
 pub(crate) struct RollupRow {
     pub key: String,
     pub latest: Vec<Option<String>>,
@@ -101,7 +216,10 @@ pub(crate) fn table(r: &'static Rollup, rows: &[RollupRow]) -> TableRows {
     let mut columns: Vec<(&'static str, ArrayRef)> =
         vec![(r.key_column, text(&|row| Some(&row.key)))];
     for (i, (column, _)) in r.latest.iter().enumerate() {
-        columns.push((column, text(&|row| row.latest[i].as_deref())));
+        columns.push((
+            column,
+            text(&|row| row.latest.get(i).and_then(|v| v.as_deref())),
+        ));
     }
     columns.push((r.first, time(&|row| row.first.as_deref())));
     columns.push((r.last, time(&|row| row.last.as_deref())));
@@ -139,11 +257,17 @@ fn seconds(text: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp())
 }
 
-/// Inserted, updated and unchanged rows.
-pub(crate) fn counts(outcomes: &[Outcome]) -> [u64; 3] {
-    let mut c = [0; 3];
-    for o in outcomes {
-        c[*o as usize] += 1;
+/// Adds the outcomes of a table's rows to inserted, updated and unchanged counts, except for
+/// rows the job had written already.
+pub(crate) fn add_counts(
+    counts: &mut [u64; 3],
+    table: &TableRows,
+    outcomes: &[Outcome],
+    already: &HashSet<String>,
+) {
+    for (row, o) in table.rows.iter().zip(outcomes) {
+        if !already.contains(&row.key) {
+            counts[*o as usize] += 1;
+        }
     }
-    c
 }

@@ -26,6 +26,7 @@ use ebay_import_model::Reject;
 use ebay_import_resolve::{value_text, Outcome, ResolvedBatch, TableRows};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Row, SqliteConnection};
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use uuid::Uuid;
 
@@ -283,36 +284,75 @@ impl Sink for SqliteStore {
         Ok(())
     }
 
+    async fn touch(&mut self, rollup: &'static Rollup, keys: &[String]) -> Result<(), StoreError> {
+        let d = &rollup::SQLITE;
+        self.data.execute(&d.on_keys(d.keys_table, rollup), [])?;
+        let keys = serde_json::to_string(keys).expect("strings serialize");
+        self.data
+            .prepare_cached(&d.on_keys(d.add_keys, rollup))?
+            .execute([keys])?;
+        Ok(())
+    }
+
     async fn refresh(
         &mut self,
         account: Uuid,
         job: Uuid,
         rollup: &'static Rollup,
-        keys: &[String],
     ) -> Result<[u64; 3], StoreError> {
-        let account = account.to_string();
-        let rows = {
-            let mut stmt = self
-                .data
-                .prepare_cached(&rollup::query(rollup, &rollup::SQLITE))?;
-            let keys = serde_json::to_string(keys).expect("strings serialize");
-            let width = rollup.latest.len();
-            let rows = stmt.query_map(rusqlite::params![account, keys], |r| {
-                Ok(rollup::RollupRow {
-                    key: r.get(0)?,
-                    latest: (0..width)
+        let d = &rollup::SQLITE;
+        let (account, job) = (account.to_string(), job.to_string());
+        self.data.execute(&d.on_keys(d.keys_table, rollup), [])?;
+        let page_sql = d.on_keys(d.page, rollup);
+        let mut counts = [0; 3];
+        let mut after = String::new();
+        loop {
+            let keys: Vec<String> = {
+                let mut page = self.data.prepare_cached(&page_sql)?;
+                let keys = page.query_map(rusqlite::params![after, rollup::PAGE], |r| r.get(0))?;
+                keys.collect::<Result<_, _>>()?
+            };
+            let Some(last) = keys.last() else { break };
+            after = last.clone();
+            let keys = serde_json::to_string(&keys).expect("strings serialize");
+            let already: HashSet<String> = {
+                let mut stmt = self
+                    .data
+                    .prepare_cached(&rollup::written_by_job(rollup, d))?;
+                let found = stmt.query_map(rusqlite::params![account, job, keys], |r| r.get(0))?;
+                found.collect::<Result<_, _>>()?
+            };
+            let groups = {
+                let mut scan = self.data.prepare_cached(&rollup::scan(rollup, d))?;
+                let found = scan.query_map(rusqlite::params![account, keys], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                    ))
+                })?;
+                rollup::fold(found.collect::<Result<Vec<_>, _>>()?)
+            };
+            let refs = serde_json::to_string(&rollup::latest_refs(&groups)).expect("ids");
+            let latest = {
+                let width = rollup.latest.len();
+                let mut stmt = self.data.prepare_cached(&rollup::latest(rollup, d))?;
+                let found = stmt.query_map(rusqlite::params![account, refs], |r| {
+                    let values = (0..width)
                         .map(|i| r.get::<_, Option<String>>(1 + i))
-                        .collect::<Result<_, _>>()?,
-                    first: r.get(1 + width)?,
-                    last: r.get(2 + width)?,
-                    count: r.get(3 + width)?,
-                })
-            })?;
-            rows.collect::<Result<Vec<_>, _>>()?
-        };
-        let table = rollup::table(rollup, &rows);
-        let outcomes = self.write_table(&table, &account, &job.to_string())?;
-        Ok(rollup::counts(&outcomes))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok((r.get::<_, i64>(0)?, values))
+                })?;
+                found.collect::<Result<HashMap<_, _>, _>>()?
+            };
+            let rows = rollup::rows(groups, latest);
+            let table = rollup::table(rollup, &rows);
+            let outcomes = self.write_table(&table, &account, &job)?;
+            rollup::add_counts(&mut counts, &table, &outcomes, &already);
+        }
+        self.data.execute(&d.on_keys(d.clear_keys, rollup), [])?;
+        Ok(counts)
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {

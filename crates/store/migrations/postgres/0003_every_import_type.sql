@@ -161,7 +161,7 @@ CREATE POLICY account_isolation ON customers_history
     WITH CHECK (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid);
 
 -- Customers are refreshed from the orders of the buyers a job wrote.
-CREATE INDEX orders_buyer ON orders (account_id, buyer_username);
+CREATE INDEX orders_buyer ON orders (account_id, buyer_username, sale_date, order_key);
 
 ALTER TABLE orders
     ADD COLUMN buyer_phone text,
