@@ -21,16 +21,17 @@ pub(crate) struct Dialect {
     pub page: &'static str,
     /// Empties it.
     pub clear_keys: &'static str,
-    /// Parameters of [`written_by_job`]: account, job, keys.
-    pub mine_params: [&'static str; 3],
     /// The account parameter as an expression of the column's type.
     pub account: &'static str,
     /// How a row of the source is named cheaply (`rowid`); `None`: by its natural key.
     pub row_ref: Option<&'static str>,
-    /// `col IN <keys>`: the group keys parameter (a list) as a set.
-    pub in_keys: &'static str,
-    /// `col IN <refs>`: the row references parameter (a list) as a set.
-    pub in_refs: &'static str,
+    /// The job parameter (parameter 2).
+    pub job: &'static str,
+    /// The `FROM` item and the `WHERE` condition that give the rows of `table` (as `s`) whose
+    /// `column` is one of the list parameter `n`, filtered by `filter`: one index lookup per
+    /// listed value, whatever the planner believes about a table filled in this very
+    /// transaction.
+    pub rows_by_key: fn(table: &str, column: &str, filter: &str, n: usize) -> (String, String),
     /// Wraps a timestamp expression so it reads as `YYYY-MM-DD HH:MM:SS` text.
     pub timestamp_text: fn(&str) -> String,
 }
@@ -40,11 +41,15 @@ pub(crate) const SQLITE: Dialect = Dialect {
     add_keys: "INSERT OR IGNORE INTO {keys} SELECT value FROM json_each(?1)",
     page: "SELECT k FROM {keys} WHERE k > ?1 ORDER BY k LIMIT ?2",
     clear_keys: "DELETE FROM {keys}",
-    mine_params: ["?1", "?2", "IN (SELECT value FROM json_each(?3))"],
     account: "?1",
     row_ref: Some("rowid"),
-    in_keys: "IN (SELECT value FROM json_each(?2))",
-    in_refs: "IN (SELECT value FROM json_each(?2))",
+    job: "?2",
+    rows_by_key: |table, column, filter, n| {
+        (
+            format!("{table} s"),
+            format!("s.{column} IN (SELECT value FROM json_each(?{n})) AND {filter}"),
+        )
+    },
     timestamp_text: |e| e.to_string(),
 };
 
@@ -53,11 +58,19 @@ pub(crate) const POSTGRES: Dialect = Dialect {
     add_keys: "INSERT INTO {keys} SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
     page: "SELECT k FROM {keys} WHERE k > $1 ORDER BY k LIMIT $2",
     clear_keys: "TRUNCATE {keys}",
-    mine_params: ["$1::uuid", "$2::uuid", "= ANY($3::text[])"],
     account: "$1::uuid",
     row_ref: None,
-    in_keys: "= ANY($2::text[])",
-    in_refs: "= ANY($2::text[])",
+    job: "$2::uuid",
+    // OFFSET 0 keeps the subquery a nested loop over the listed values.
+    rows_by_key: |table, column, filter, n| {
+        (
+            format!(
+                "unnest(${n}::text[]) k(value) CROSS JOIN LATERAL \
+                 (SELECT * FROM {table} s WHERE s.{column} = k.value AND {filter} OFFSET 0) s"
+            ),
+            "TRUE".to_string(),
+        )
+    },
     timestamp_text: |e| format!("to_char({e}, 'YYYY-MM-DD HH24:MI:SS')"),
 };
 
@@ -70,30 +83,27 @@ impl Dialect {
 
 /// The summary rows among the given keys that the job wrote in an earlier part (a
 /// `--commit-every` job refreshes a group in each part that touches it): counted once, when
-/// first written.
+/// first written. Parameters: the account, the job, the keys.
 pub(crate) fn written_by_job(r: &Rollup, d: &Dialect) -> String {
-    let [account, job, in_keys] = d.mine_params;
+    let filter = format!("s.account_id = {} AND s.job_id = {}", d.account, d.job);
+    let (rows, cond) = (d.rows_by_key)(r.table, r.key_column, &filter, 3);
     format!(
-        "SELECT {key} FROM {table} WHERE account_id = {account} AND job_id = {job} \
-         AND {key} {in_keys}",
-        key = r.key_column,
-        table = r.table,
+        "SELECT s.{key} FROM {rows} WHERE {cond}",
+        key = r.key_column
     )
 }
 
 /// The source rows of the given groups, narrow: group, row reference, order value (as text)
 /// and natural key. Parameters: the account, the groups.
 pub(crate) fn scan(r: &Rollup, d: &Dialect) -> String {
+    let filter = format!("s.account_id = {}", d.account);
+    let (rows, cond) = (d.rows_by_key)(r.source, r.group_by, &filter, 2);
     format!(
-        "SELECT {group}, {row_ref}, {order}, {key} FROM {source} \
-         WHERE account_id = {account} AND {group} {in_keys}",
+        "SELECT s.{group}, s.{row_ref}, {order}, s.{key} FROM {rows} WHERE {cond}",
         group = r.group_by,
         row_ref = d.row_ref.unwrap_or(r.source_key),
-        order = (d.timestamp_text)(r.order_by),
+        order = (d.timestamp_text)(&format!("s.{}", r.order_by)),
         key = r.source_key,
-        source = r.source,
-        account = d.account,
-        in_keys = d.in_keys,
     )
 }
 
@@ -105,22 +115,22 @@ pub(crate) fn latest(r: &Rollup, d: &Dialect) -> String {
         .latest
         .iter()
         .map(|(column, sources)| {
-            let from: Vec<String> = sources.iter().map(|s| format!("o.{s}")).collect();
+            let from: Vec<String> = sources.iter().map(|c| format!("s.{c}")).collect();
             format!("COALESCE({}, t.{column})", from.join(", "))
         })
         .collect();
     let row_ref = d.row_ref.unwrap_or(r.source_key);
+    let filter = format!("s.account_id = {}", d.account);
+    let (rows, cond) = (d.rows_by_key)(r.source, row_ref, &filter, 2);
     format!(
-        "SELECT o.{row_ref}, {kept} FROM {source} o \
-         LEFT JOIN {table} t ON t.account_id = {account} AND t.{target_key} = o.{group} \
-         WHERE o.account_id = {account} AND o.{row_ref} {in_refs}",
+        "SELECT s.{row_ref}, {kept} FROM {rows} \
+         LEFT JOIN {table} t ON t.account_id = {account} AND t.{target_key} = s.{group} \
+         WHERE {cond}",
         kept = kept.join(", "),
-        source = r.source,
         table = r.table,
         target_key = r.key_column,
         group = r.group_by,
         account = d.account,
-        in_refs = d.in_refs,
     )
 }
 
