@@ -66,10 +66,12 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct DialectArgs {
-    /// Import type (orders); detected from the header when omitted.
+    /// Import type (orders, listings, products, customers); detected from the header when
+    /// omitted.
     #[arg(long = "type")]
     import_type: Option<String>,
-    /// eBay site profile (US, UK, AU, DE, FR, IT); detected from the header when omitted.
+    /// eBay site profile (US, UK, AU, DE, FR, IT); taken from a template's SiteID, the layout or
+    /// the header words when omitted.
     #[arg(long)]
     site: Option<String>,
     /// Character encoding (e.g. windows-1252, UTF-16LE); detected when omitted.
