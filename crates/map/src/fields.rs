@@ -24,11 +24,8 @@ pub(crate) const fn req(
     aliases: &'static [&'static str],
 ) -> FieldDef {
     FieldDef {
-        name,
-        ty,
         required: true,
-        target,
-        aliases,
+        ..f(name, ty, target, aliases)
     }
 }
 

@@ -212,6 +212,11 @@ impl ImportSchema {
             .find(|s| s.name.eq_ignore_ascii_case(name))
     }
 
+    /// How messages name one entity of the type: `listings` -> `listing`.
+    pub fn entity(&self) -> &'static str {
+        self.name.strip_suffix('s').unwrap_or(self.name)
+    }
+
     pub fn field(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
     }
@@ -341,13 +346,7 @@ impl HeaderMapping {
     pub fn attribute_names(&self, header: &[String]) -> Vec<String> {
         self.attributes
             .iter()
-            .map(|&c| {
-                header[c]
-                    .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
-                    .trim_start_matches('*')
-                    .trim()
-                    .to_string()
-            })
+            .map(|&c| bare_header(&header[c]).to_string())
             .collect()
     }
 
@@ -378,8 +377,7 @@ impl HeaderMapping {
 
 /// Splits `*Action(SiteID=US|Country=US|CC=UTF-8)` into `Action` and its parameters.
 fn smart_header(name: &str) -> Option<(&str, Vec<(String, String)>)> {
-    let name = name.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
-    let (base, rest) = name.split_once('(')?;
+    let (base, rest) = bare_header(name).split_once('(')?;
     let inner = rest.strip_suffix(')')?;
     let params = inner
         .split('|')
@@ -389,13 +387,17 @@ fn smart_header(name: &str) -> Option<(&str, Vec<(String, String)>)> {
     (!params.is_empty()).then_some((base, params))
 }
 
+/// A header cell without surrounding white space, a BOM and eBay's leading `*`.
+fn bare_header(name: &str) -> &str {
+    name.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .trim_start_matches('*')
+        .trim()
+}
+
 /// Trims spaces, tabs, a BOM and a leading `*` (eBay's required-column marker), folds case and
 /// inner runs of white space.
 pub fn normalize_header(name: &str) -> String {
-    let trimmed = name
-        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
-        .trim_start_matches('*')
-        .trim();
+    let trimmed = bare_header(name);
     let mut out = String::with_capacity(trimmed.len());
     let mut last_space = false;
     for c in trimmed.chars() {

@@ -1,7 +1,7 @@
 //! Finding the header row by content and deciding the import type and the site.
 
 use ebay_import_map::{
-    detect, detect_site, Detection, HeaderMapping, ImportSchema, MIN_HEADER_SCORE, SCHEMAS,
+    detect, detect_site, Detection, HeaderMapping, ImportSchema, Variant, MIN_HEADER_SCORE, SCHEMAS,
 };
 use ebay_import_model::{SiteProfile, SkipReason, Skipped};
 use ebay_import_read::OwnedRecord;
@@ -36,6 +36,8 @@ pub struct Header {
     /// `None` for a CSV of no known import type (only `inspect` accepts those).
     pub mapping: Option<HeaderMapping>,
     pub site: Option<&'static SiteProfile>,
+    /// The known layout the header is in.
+    pub variant: Option<&'static Variant>,
     /// Rows before the header, skipped.
     pub skipped: Vec<Skipped>,
 }
@@ -148,13 +150,14 @@ pub fn find_header(
             });
         }
     }
+    let variant = mapping.as_ref().and_then(|m| m.variant(&record.fields));
     // A template says its site in its smart header; a report in its column names.
     let site = site.or_else(|| {
         let m = mapping.as_ref()?;
         let declared = ["SiteID", "Country"]
             .iter()
             .find_map(|p| m.param(p).and_then(SiteProfile::by_site_id));
-        let layout = m.variant(&record.fields).and_then(|v| v.site);
+        let layout = variant.and_then(|v| v.site);
         Some(
             declared
                 .or_else(|| layout.and_then(SiteProfile::by_code))
@@ -187,6 +190,7 @@ pub fn find_header(
         record,
         mapping,
         site,
+        variant,
         skipped,
     })
 }

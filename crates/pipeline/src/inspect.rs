@@ -80,11 +80,7 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
         header_line: header.record.position.line,
         import_type: header.mapping.as_ref().map(|m| m.schema.name),
         site: header.site.map(|s| s.code),
-        variant: header
-            .mapping
-            .as_ref()
-            .and_then(|m| m.variant(&header.record.fields))
-            .map(|v| v.name),
+        variant: header.variant.map(|v| v.name),
         template: header
             .mapping
             .iter()

@@ -338,7 +338,7 @@ impl JobRun {
         self.job.encoding = Some(source.encoding.name().to_string());
         self.job.delimiter = Some(delimiter_name(source.delimiter));
         self.job.site = Some(site.code.to_string());
-        let variant = mapping.variant(&header.record.fields);
+        let variant = header.variant;
         self.variant = variant.map(|v| v.name);
         self.template = mapping.params.clone();
         if !mapping.unknown.is_empty() {
@@ -510,7 +510,7 @@ impl JobRun {
             if count != seen {
                 self.warnings.push(format!(
                     "the footer says {count} record(s) downloaded but the file holds {seen} {}(s){}",
-                    mapping.schema.name.trim_end_matches('s'),
+                    mapping.schema.entity(),
                     if structural > 0 { format!(" ({structural} record(s) were rejected before their order was known)") } else { String::new() }
                 ));
             }

@@ -258,7 +258,7 @@ impl KeyedResolver {
                 let message = format!(
                     "the row has no {}, so it names no {}; fill one in",
                     names.join(" and no "),
-                    singular(schema.name)
+                    schema.entity()
                 );
                 let first = self.model.key_fields[0].0;
                 errors.insert(
@@ -292,7 +292,7 @@ impl KeyedResolver {
                             "{} {key} already appeared at line {first} with different content; \
                              keep one version, or pass --on-duplicate last-wins to let the \
                              later row win",
-                            singular(schema.name)
+                            schema.entity()
                         ),
                     );
                     reject.value = Some(key.to_string());
@@ -338,11 +338,6 @@ impl KeyedResolver {
     }
 }
 
-/// `listings` -> `listing`: how messages name one entity of a type.
-fn singular(type_name: &str) -> &str {
-    type_name.strip_suffix('s').unwrap_or(type_name)
-}
-
 impl Resolver for KeyedResolver {
     fn push(&mut self, batch: PreparedBatch) -> Vec<ResolvedBatch> {
         vec![self.resolve(batch)]
@@ -378,34 +373,12 @@ impl Resolver for KeyedResolver {
 mod tests {
     use super::*;
     use crate::{row_model, RecordFate};
-    use arrow_array::RecordBatch;
     use ebay_import_map::LISTINGS;
-    use ebay_import_model::{Position, SiteProfile};
-    use ebay_import_transform::validate_batch;
 
     const COLUMNS: [&str; 4] = ["item_number", "custom_label", "title", "start_price"];
 
     fn batch(seq: u64, first_line: u64, rows: &[[&str; 4]]) -> PositionedBatch {
-        let fields: Vec<usize> = COLUMNS.iter().map(|c| LISTINGS.field(c).unwrap()).collect();
-        let raw = RecordBatch::try_from_iter(COLUMNS.iter().enumerate().map(|(c, name)| {
-            let values: Vec<&str> = rows.iter().map(|r| r[c]).collect();
-            (*name, Arc::new(StringArray::from(values)) as ArrayRef)
-        }))
-        .unwrap();
-        let typed = validate_batch(&LISTINGS, &fields, &raw, SiteProfile::us());
-        let positions = (0..rows.len() as u64)
-            .map(|i| Position {
-                line: first_line + i,
-                byte: 0,
-                record: first_line + i,
-            })
-            .collect();
-        PositionedBatch {
-            seq,
-            typed: Arc::new(typed),
-            positions: Arc::new(positions),
-            raw,
-        }
+        crate::test_batches::batch(&LISTINGS, COLUMNS, seq, first_line, rows)
     }
 
     fn run(

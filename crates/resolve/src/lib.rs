@@ -175,13 +175,7 @@ impl Tally {
     pub fn add(&mut self, batch: &ResolvedBatch, outcomes: &[Vec<Outcome>]) {
         let mut per_record: Vec<Option<Outcome>> = vec![None; batch.fates.len()];
         for (table, outs) in batch.tables.iter().zip(outcomes) {
-            let counts = match self.tables.iter_mut().find(|(t, _)| *t == table.table) {
-                Some((_, c)) => c,
-                None => {
-                    self.tables.push((table.table, [0; 3]));
-                    &mut self.tables.last_mut().expect("just pushed").1
-                }
-            };
+            let counts = self.table_counts(table.table);
             for (row, out) in table.rows.iter().zip(outs) {
                 counts[*out as usize] += 1;
                 let slot = &mut per_record[row.row as usize];
@@ -204,10 +198,19 @@ impl Tally {
 
     /// Adds rows of a table written for no record of their own (a summary table's).
     pub fn add_table(&mut self, table: &'static str, counts: [u64; 3]) {
-        match self.tables.iter_mut().find(|(t, _)| *t == table) {
-            Some((_, c)) => c.iter_mut().zip(counts).for_each(|(c, n)| *c += n),
-            None => self.tables.push((table, counts)),
-        }
+        let c = self.table_counts(table);
+        c.iter_mut().zip(counts).for_each(|(c, n)| *c += n);
+    }
+
+    fn table_counts(&mut self, table: &'static str) -> &mut [u64; 3] {
+        let i = match self.tables.iter().position(|(t, _)| *t == table) {
+            Some(i) => i,
+            None => {
+                self.tables.push((table, [0; 3]));
+                self.tables.len() - 1
+            }
+        };
+        &mut self.tables[i].1
     }
 
     pub fn records(&self) -> u64 {
@@ -262,5 +265,47 @@ pub trait Resolver: Send {
     /// What the job's warnings should say about the file as a whole, once it is finished.
     fn notes(&self) -> Vec<String> {
         Vec::new()
+    }
+}
+
+/// Validated batches built from rows of strings, for the row models' tests.
+#[cfg(test)]
+pub(crate) mod test_batches {
+    use super::PositionedBatch;
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use ebay_import_map::ImportSchema;
+    use ebay_import_model::{Position, SiteProfile};
+    use ebay_import_transform::validate_batch;
+    use std::sync::Arc;
+
+    /// `rows` of the schema fields `columns` (in canonical order), validated as US values;
+    /// `first_line` is the line of the first row.
+    pub(crate) fn batch<const N: usize>(
+        schema: &ImportSchema,
+        columns: [&str; N],
+        seq: u64,
+        first_line: u64,
+        rows: &[[&str; N]],
+    ) -> PositionedBatch {
+        let fields: Vec<usize> = columns.iter().map(|c| schema.field(c).unwrap()).collect();
+        let raw = RecordBatch::try_from_iter(columns.iter().enumerate().map(|(c, name)| {
+            let values: Vec<&str> = rows.iter().map(|r| r[c]).collect();
+            (*name, Arc::new(StringArray::from(values)) as ArrayRef)
+        }))
+        .unwrap();
+        let typed = validate_batch(schema, &fields, &raw, SiteProfile::us());
+        let positions = (0..rows.len() as u64)
+            .map(|i| Position {
+                line: first_line + i,
+                byte: 0,
+                record: first_line + i,
+            })
+            .collect();
+        PositionedBatch {
+            seq,
+            typed: Arc::new(typed),
+            positions: Arc::new(positions),
+            raw,
+        }
     }
 }

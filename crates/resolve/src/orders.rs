@@ -645,11 +645,7 @@ fn is_status(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::{RecordFate, RowModel};
-    use arrow_array::{RecordBatch, StringArray};
-    use arrow_schema::{DataType, Field, Schema};
     use ebay_import_map::ORDERS;
-    use ebay_import_model::{Position, SiteProfile};
-    use ebay_import_transform::validate_batch;
 
     const COLUMNS: [&str; 7] = [
         "sales_record_number",
@@ -663,35 +659,7 @@ mod tests {
 
     /// Rows as in an Orders report; `first_line` is the line of the first row.
     fn batch(seq: u64, first_line: u64, rows: &[[&str; 7]]) -> PositionedBatch {
-        let fields: Vec<usize> = COLUMNS.iter().map(|c| ORDERS.field(c).unwrap()).collect();
-        let schema = Schema::new(
-            COLUMNS
-                .iter()
-                .map(|c| Field::new(*c, DataType::Utf8, true))
-                .collect::<Vec<_>>(),
-        );
-        let columns = (0..COLUMNS.len())
-            .map(|c| {
-                Arc::new(StringArray::from(
-                    rows.iter().map(|r| r[c]).collect::<Vec<_>>(),
-                )) as ArrayRef
-            })
-            .collect();
-        let raw = RecordBatch::try_new(Arc::new(schema), columns).unwrap();
-        let typed = validate_batch(&ORDERS, &fields, &raw, SiteProfile::us());
-        let positions = (0..rows.len() as u64)
-            .map(|i| Position {
-                line: first_line + i,
-                byte: 0,
-                record: first_line + i,
-            })
-            .collect();
-        PositionedBatch {
-            seq,
-            typed: Arc::new(typed),
-            positions: Arc::new(positions),
-            raw,
-        }
+        crate::test_batches::batch(&ORDERS, COLUMNS, seq, first_line, rows)
     }
 
     fn run(batches: Vec<PositionedBatch>, on_duplicate: OnDuplicate) -> Vec<ResolvedBatch> {

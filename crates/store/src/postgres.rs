@@ -49,8 +49,8 @@ pub struct PgStore {
     jobs: PgConnection,
     data: PgConnection,
     in_tx: bool,
-    /// Staging tables created in the current transaction.
-    staged: HashSet<&'static str>,
+    /// Temporary tables (staging, touched groups) created in the current transaction.
+    staged: HashSet<String>,
     /// Jobs of this process that are processing (each holds its job lock).
     running: HashSet<Uuid>,
 }
@@ -93,7 +93,7 @@ impl PgStore {
         job: Uuid,
     ) -> Result<Vec<Outcome>, StoreError> {
         let stage = format!("stage_{}", table.table);
-        if self.staged.insert(table.table) {
+        if self.staged.insert(stage.clone()) {
             sqlx::raw_sql(AssertSqlSafe(format!(
                 "CREATE TEMP TABLE {stage} (LIKE {t}) ON COMMIT DROP",
                 t = table.table
@@ -115,6 +115,18 @@ impl PgStore {
             start = end;
         }
         Ok(outcomes)
+    }
+
+    /// Makes the rollup's temporary table of touched groups, once per transaction (it is
+    /// dropped at commit, like the staging tables).
+    async fn keys_table(&mut self, rollup: &'static Rollup) -> Result<(), StoreError> {
+        let d = &rollup::POSTGRES;
+        if self.staged.insert(d.on_keys("{keys}", rollup)) {
+            sqlx::raw_sql(AssertSqlSafe(d.on_keys(d.keys_table, rollup)))
+                .execute(&mut self.data)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn upsert_round(
@@ -186,6 +198,77 @@ impl PgStore {
             }
         }
         Ok(())
+    }
+}
+
+/// A summary refresh's queries on PostgreSQL: source rows are named by their natural key.
+struct PgRefresh<'a> {
+    store: &'a mut PgStore,
+    rollup: &'static Rollup,
+    account: Uuid,
+    job: Uuid,
+}
+
+impl rollup::RefreshQueries for PgRefresh<'_> {
+    type Ref = String;
+
+    async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError> {
+        let d = &rollup::POSTGRES;
+        Ok(
+            sqlx::query_scalar(AssertSqlSafe(d.on_keys(d.page, self.rollup)))
+                .bind(after)
+                .bind(rollup::PAGE)
+                .fetch_all(&mut self.store.data)
+                .await?,
+        )
+    }
+
+    async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError> {
+        let sql = rollup::written_by_job(self.rollup, &rollup::POSTGRES);
+        let found: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(self.account.to_string())
+            .bind(self.job.to_string())
+            .bind(keys)
+            .fetch_all(&mut self.store.data)
+            .await?;
+        Ok(found.into_iter().collect())
+    }
+
+    async fn scan(
+        &mut self,
+        keys: &[String],
+    ) -> Result<Vec<rollup::SourceRow<String>>, StoreError> {
+        let sql = rollup::scan(self.rollup, &rollup::POSTGRES);
+        let found = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.account.to_string())
+            .bind(keys)
+            .fetch_all(&mut self.store.data)
+            .await?;
+        Ok(found
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
+    }
+
+    async fn latest(
+        &mut self,
+        refs: Vec<String>,
+    ) -> Result<rollup::LatestValues<String>, StoreError> {
+        let sql = rollup::latest(self.rollup, &rollup::POSTGRES);
+        let width = self.rollup.latest.len();
+        let found = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.account.to_string())
+            .bind(refs)
+            .fetch_all(&mut self.store.data)
+            .await?;
+        Ok(found
+            .iter()
+            .map(|r| (r.get(0), (0..width).map(|i| r.get(1 + i)).collect()))
+            .collect())
+    }
+
+    async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError> {
+        self.store.write_table(table, self.account, self.job).await
     }
 }
 
@@ -426,9 +509,7 @@ impl Sink for PgStore {
 
     async fn touch(&mut self, rollup: &'static Rollup, keys: &[String]) -> Result<(), StoreError> {
         let d = &rollup::POSTGRES;
-        sqlx::raw_sql(AssertSqlSafe(d.on_keys(d.keys_table, rollup)))
-            .execute(&mut self.data)
-            .await?;
+        self.keys_table(rollup).await?;
         sqlx::query(AssertSqlSafe(d.on_keys(d.add_keys, rollup)))
             .bind(keys)
             .execute(&mut self.data)
@@ -443,58 +524,17 @@ impl Sink for PgStore {
         rollup: &'static Rollup,
     ) -> Result<[u64; 3], StoreError> {
         let d = &rollup::POSTGRES;
-        sqlx::raw_sql(AssertSqlSafe(d.on_keys(d.keys_table, rollup)))
-            .execute(&mut self.data)
-            .await?;
-        let page = d.on_keys(d.page, rollup);
-        let (scan, latest) = (rollup::scan(rollup, d), rollup::latest(rollup, d));
-        let mine = rollup::written_by_job(rollup, d);
-        let width = rollup.latest.len();
-        let mut counts = [0; 3];
-        let mut after = String::new();
-        loop {
-            let keys: Vec<String> = sqlx::query_scalar(AssertSqlSafe(page.clone()))
-                .bind(&after)
-                .bind(rollup::PAGE)
-                .fetch_all(&mut self.data)
-                .await?;
-            let Some(last) = keys.last() else { break };
-            after = last.clone();
-            let already: HashSet<String> = sqlx::query_scalar(AssertSqlSafe(mine.clone()))
-                .bind(account.to_string())
-                .bind(job.to_string())
-                .bind(&keys)
-                .fetch_all(&mut self.data)
-                .await?
-                .into_iter()
-                .collect();
-            let found = sqlx::query(AssertSqlSafe(scan.clone()))
-                .bind(account.to_string())
-                .bind(&keys)
-                .fetch_all(&mut self.data)
-                .await?;
-            let groups = rollup::fold(
-                found
-                    .iter()
-                    .map(|r| (r.get(0), r.get::<String, _>(1), r.get(2), r.get(3))),
-            );
-            let found = sqlx::query(AssertSqlSafe(latest.clone()))
-                .bind(account.to_string())
-                .bind(rollup::latest_refs(&groups))
-                .fetch_all(&mut self.data)
-                .await?;
-            let values = found
-                .iter()
-                .map(|r| {
-                    let values = (0..width).map(|i| r.get(1 + i)).collect();
-                    (r.get::<String, _>(0), values)
-                })
-                .collect();
-            let rows = rollup::rows(groups, values);
-            let table = rollup::table(rollup, &rows);
-            let outcomes = self.write_table(&table, account, job).await?;
-            rollup::add_counts(&mut counts, &table, &outcomes, &already);
-        }
+        self.keys_table(rollup).await?;
+        let counts = rollup::refresh(
+            &mut PgRefresh {
+                store: self,
+                rollup,
+                account,
+                job,
+            },
+            rollup,
+        )
+        .await?;
         sqlx::raw_sql(AssertSqlSafe(d.on_keys(d.clear_keys, rollup)))
             .execute(&mut self.data)
             .await?;

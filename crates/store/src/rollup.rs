@@ -2,11 +2,59 @@
 //! runs and the rows it gives, which then go through the store's ordinary upsert, so counts,
 //! unchanged rows, history and rollback work as for imported rows.
 
+use crate::StoreError;
 use arrow_array::{ArrayRef, Int64Array, StringArray, TimestampSecondArray};
 use ebay_import_map::Rollup;
 use ebay_import_resolve::{hash_rows, Outcome, RowWrite, TableRows};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::Arc;
+
+/// The queries of a refresh, as one store runs them for one rollup, account and job.
+#[allow(async_fn_in_trait)]
+pub(crate) trait RefreshQueries {
+    /// How the store names a source row (a rowid, a natural key).
+    type Ref: Clone + Eq + Hash;
+    /// The next page of touched groups after `after`, in order: [`Dialect::page`].
+    async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError>;
+    /// [`written_by_job`] of the keys.
+    async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError>;
+    /// [`scan`] of the keys: group, reference, order value, natural key.
+    async fn scan(&mut self, keys: &[String]) -> Result<Vec<SourceRow<Self::Ref>>, StoreError>;
+    /// [`latest`] of the references, by reference.
+    async fn latest(&mut self, refs: Vec<Self::Ref>)
+        -> Result<LatestValues<Self::Ref>, StoreError>;
+    /// Upserts the summary rows, as the store writes imported rows.
+    async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError>;
+}
+
+/// A scanned source row: group, reference, order value (as text), natural key.
+pub(crate) type SourceRow<R> = (String, R, Option<String>, String);
+
+/// The `latest` values of source rows, by reference.
+pub(crate) type LatestValues<R> = HashMap<R, Vec<Option<String>>>;
+
+/// Refreshes the summary rows of every touched group, [`PAGE`] groups at a time; returns the
+/// rows inserted, updated and unchanged (each group once per job).
+pub(crate) async fn refresh<Q: RefreshQueries>(
+    q: &mut Q,
+    r: &'static Rollup,
+) -> Result<[u64; 3], StoreError> {
+    let mut counts = [0; 3];
+    let mut after = String::new();
+    loop {
+        let keys = q.next_keys(&after).await?;
+        let Some(last) = keys.last() else { break };
+        after = last.clone();
+        let already = q.written_by_job(&keys).await?;
+        let groups = fold(q.scan(&keys).await?);
+        let latest = q.latest(latest_refs(&groups)).await?;
+        let table = table(r, &rows(groups, latest));
+        let outcomes = q.write(&table).await?;
+        add_counts(&mut counts, &table, &outcomes, &already);
+    }
+    Ok(counts)
+}
 
 /// Groups refreshed per query: bounds the rows a refresh holds in memory.
 pub(crate) const PAGE: i64 = 5000;
@@ -135,7 +183,7 @@ pub(crate) fn latest(r: &Rollup, d: &Dialect) -> String {
 }
 
 /// One group's summary so far; `R` names a source row (a rowid, a key).
-pub(crate) struct Group<R> {
+struct Group<R> {
     first: Option<String>,
     last: Option<String>,
     count: i64,
@@ -145,9 +193,7 @@ pub(crate) struct Group<R> {
 
 /// Folds scanned source rows (group, reference, order value, key) into their groups: the
 /// earliest and latest order values, the count, and the latest row (by order value, then key).
-pub(crate) fn fold<R>(
-    rows: impl IntoIterator<Item = (String, R, Option<String>, String)>,
-) -> BTreeMap<String, Group<R>> {
+fn fold<R>(rows: Vec<SourceRow<R>>) -> BTreeMap<String, Group<R>> {
     let mut groups: BTreeMap<String, Group<R>> = BTreeMap::new();
     for (group, row, order, key) in rows {
         match groups.get_mut(&group) {
@@ -180,14 +226,14 @@ pub(crate) fn fold<R>(
 }
 
 /// The references of the groups' latest rows.
-pub(crate) fn latest_refs<R: Clone>(groups: &BTreeMap<String, Group<R>>) -> Vec<R> {
+fn latest_refs<R: Clone>(groups: &BTreeMap<String, Group<R>>) -> Vec<R> {
     groups.values().map(|g| g.latest.2.clone()).collect()
 }
 
 /// The summary rows, given the `latest` values of each latest row by reference.
-pub(crate) fn rows<R: Eq + std::hash::Hash>(
+fn rows<R: Eq + Hash>(
     groups: BTreeMap<String, Group<R>>,
-    mut latest: HashMap<R, Vec<Option<String>>>,
+    mut latest: LatestValues<R>,
 ) -> Vec<RollupRow> {
     groups
         .into_iter()
@@ -202,16 +248,16 @@ pub(crate) fn rows<R: Eq + std::hash::Hash>(
 }
 
 /// A summary row: key, latest values, first, last, count.
-pub(crate) struct RollupRow {
-    pub key: String,
-    pub latest: Vec<Option<String>>,
-    pub first: Option<String>,
-    pub last: Option<String>,
-    pub count: i64,
+struct RollupRow {
+    key: String,
+    latest: Vec<Option<String>>,
+    first: Option<String>,
+    last: Option<String>,
+    count: i64,
 }
 
 /// The rows as a table to upsert, typed as an import of the summary table would be.
-pub(crate) fn table(r: &'static Rollup, rows: &[RollupRow]) -> TableRows {
+fn table(r: &'static Rollup, rows: &[RollupRow]) -> TableRows {
     let n = rows.len();
     let text = |f: &dyn Fn(&RollupRow) -> Option<&str>| -> ArrayRef {
         Arc::new(rows.iter().map(f).collect::<StringArray>())
@@ -269,7 +315,7 @@ fn seconds(text: &str) -> Option<i64> {
 
 /// Adds the outcomes of a table's rows to inserted, updated and unchanged counts, except for
 /// rows the job had written already.
-pub(crate) fn add_counts(
+fn add_counts(
     counts: &mut [u64; 3],
     table: &TableRows,
     outcomes: &[Outcome],

@@ -26,7 +26,7 @@ use ebay_import_model::Reject;
 use ebay_import_resolve::{value_text, Outcome, ResolvedBatch, TableRows};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Row, SqliteConnection};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 use uuid::Uuid;
 
@@ -286,7 +286,9 @@ impl Sink for SqliteStore {
 
     async fn touch(&mut self, rollup: &'static Rollup, keys: &[String]) -> Result<(), StoreError> {
         let d = &rollup::SQLITE;
-        self.data.execute(&d.on_keys(d.keys_table, rollup), [])?;
+        self.data
+            .prepare_cached(&d.on_keys(d.keys_table, rollup))?
+            .execute([])?;
         let keys = serde_json::to_string(keys).expect("strings serialize");
         self.data
             .prepare_cached(&d.on_keys(d.add_keys, rollup))?
@@ -301,56 +303,17 @@ impl Sink for SqliteStore {
         rollup: &'static Rollup,
     ) -> Result<[u64; 3], StoreError> {
         let d = &rollup::SQLITE;
-        let (account, job) = (account.to_string(), job.to_string());
         self.data.execute(&d.on_keys(d.keys_table, rollup), [])?;
-        let page_sql = d.on_keys(d.page, rollup);
-        let mut counts = [0; 3];
-        let mut after = String::new();
-        loop {
-            let keys: Vec<String> = {
-                let mut page = self.data.prepare_cached(&page_sql)?;
-                let keys = page.query_map(rusqlite::params![after, rollup::PAGE], |r| r.get(0))?;
-                keys.collect::<Result<_, _>>()?
-            };
-            let Some(last) = keys.last() else { break };
-            after = last.clone();
-            let keys = serde_json::to_string(&keys).expect("strings serialize");
-            let already: HashSet<String> = {
-                let mut stmt = self
-                    .data
-                    .prepare_cached(&rollup::written_by_job(rollup, d))?;
-                let found = stmt.query_map(rusqlite::params![account, job, keys], |r| r.get(0))?;
-                found.collect::<Result<_, _>>()?
-            };
-            let groups = {
-                let mut scan = self.data.prepare_cached(&rollup::scan(rollup, d))?;
-                let found = scan.query_map(rusqlite::params![account, keys], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                    ))
-                })?;
-                rollup::fold(found.collect::<Result<Vec<_>, _>>()?)
-            };
-            let refs = serde_json::to_string(&rollup::latest_refs(&groups)).expect("ids");
-            let latest = {
-                let width = rollup.latest.len();
-                let mut stmt = self.data.prepare_cached(&rollup::latest(rollup, d))?;
-                let found = stmt.query_map(rusqlite::params![account, refs], |r| {
-                    let values = (0..width)
-                        .map(|i| r.get::<_, Option<String>>(1 + i))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok((r.get::<_, i64>(0)?, values))
-                })?;
-                found.collect::<Result<HashMap<_, _>, _>>()?
-            };
-            let rows = rollup::rows(groups, latest);
-            let table = rollup::table(rollup, &rows);
-            let outcomes = self.write_table(&table, &account, &job)?;
-            rollup::add_counts(&mut counts, &table, &outcomes, &already);
-        }
+        let counts = rollup::refresh(
+            &mut SqliteRefresh {
+                store: self,
+                rollup,
+                account: account.to_string(),
+                job: job.to_string(),
+            },
+            rollup,
+        )
+        .await?;
         self.data.execute(&d.on_keys(d.clear_keys, rollup), [])?;
         Ok(counts)
     }
@@ -371,6 +334,68 @@ impl Sink for SqliteStore {
 }
 
 /// The owner column of a job record: set while it is processing.
+/// A summary refresh's queries on SQLite: source rows are named by rowid.
+struct SqliteRefresh<'a> {
+    store: &'a mut SqliteStore,
+    rollup: &'static Rollup,
+    account: String,
+    job: String,
+}
+
+impl SqliteRefresh<'_> {
+    fn json(values: &impl serde::Serialize) -> String {
+        serde_json::to_string(values).expect("keys serialize")
+    }
+}
+
+impl rollup::RefreshQueries for SqliteRefresh<'_> {
+    type Ref = i64;
+
+    async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError> {
+        let d = &rollup::SQLITE;
+        let mut page = self
+            .store
+            .data
+            .prepare_cached(&d.on_keys(d.page, self.rollup))?;
+        let keys = page.query_map(rusqlite::params![after, rollup::PAGE], |r| r.get(0))?;
+        Ok(keys.collect::<Result<_, _>>()?)
+    }
+
+    async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError> {
+        let sql = rollup::written_by_job(self.rollup, &rollup::SQLITE);
+        let mut stmt = self.store.data.prepare_cached(&sql)?;
+        let params = rusqlite::params![self.account, self.job, Self::json(&keys)];
+        let found = stmt.query_map(params, |r| r.get(0))?;
+        Ok(found.collect::<Result<_, _>>()?)
+    }
+
+    async fn scan(&mut self, keys: &[String]) -> Result<Vec<rollup::SourceRow<i64>>, StoreError> {
+        let sql = rollup::scan(self.rollup, &rollup::SQLITE);
+        let mut stmt = self.store.data.prepare_cached(&sql)?;
+        let params = rusqlite::params![self.account, Self::json(&keys)];
+        let found = stmt.query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(found.collect::<Result<_, _>>()?)
+    }
+
+    async fn latest(&mut self, refs: Vec<i64>) -> Result<rollup::LatestValues<i64>, StoreError> {
+        let sql = rollup::latest(self.rollup, &rollup::SQLITE);
+        let width = self.rollup.latest.len();
+        let mut stmt = self.store.data.prepare_cached(&sql)?;
+        let params = rusqlite::params![self.account, Self::json(&refs)];
+        let found = stmt.query_map(params, |r| {
+            let values = (0..width)
+                .map(|i| r.get::<_, Option<String>>(1 + i))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((r.get::<_, i64>(0)?, values))
+        })?;
+        Ok(found.collect::<Result<_, _>>()?)
+    }
+
+    async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError> {
+        self.store.write_table(table, &self.account, &self.job)
+    }
+}
+
 fn owner_of(job: &JobRecord) -> Option<String> {
     (job.status == JobStatus::Processing)
         .then(|| serde_json::to_string(&JobOwner::current()).expect("owner serializes"))

@@ -3,6 +3,18 @@
 -- and legacy Orders layouts. The history trigger now copies a replaced row by column name,
 -- so a column added to a table and its history lands in the right place.
 
+CREATE OR REPLACE FUNCTION keep_replaced_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('ebay_import.restoring', true) IS DISTINCT FROM 'on' THEN
+        EXECUTE format(
+            'INSERT INTO %1$I SELECT * FROM jsonb_populate_record(NULL::%1$I, $1 || $2)',
+            TG_TABLE_NAME || '_history'
+        ) USING to_jsonb(OLD), jsonb_build_object('replaced_by', NEW.job_id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
 CREATE TABLE listings (
     account_id uuid NOT NULL,
     listing_key text NOT NULL,
@@ -65,22 +77,6 @@ CREATE TABLE listings (
     PRIMARY KEY (account_id, listing_key)
 );
 
-CREATE TABLE listings_history (LIKE listings, replaced_by uuid NOT NULL);
-CREATE INDEX listings_history_replaced_by ON listings_history (replaced_by);
-CREATE INDEX listings_history_job ON listings_history (job_id);
-
-ALTER TABLE listings ENABLE ROW LEVEL SECURITY;
-ALTER TABLE listings FORCE ROW LEVEL SECURITY;
-CREATE POLICY account_isolation ON listings
-    USING (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid)
-    WITH CHECK (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid);
-
-ALTER TABLE listings_history ENABLE ROW LEVEL SECURITY;
-ALTER TABLE listings_history FORCE ROW LEVEL SECURITY;
-CREATE POLICY account_isolation ON listings_history
-    USING (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid)
-    WITH CHECK (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid);
-
 CREATE TABLE products (
     account_id uuid NOT NULL,
     sku text NOT NULL,
@@ -99,22 +95,6 @@ CREATE TABLE products (
     source_line bigint NOT NULL,
     PRIMARY KEY (account_id, sku)
 );
-
-CREATE TABLE products_history (LIKE products, replaced_by uuid NOT NULL);
-CREATE INDEX products_history_replaced_by ON products_history (replaced_by);
-CREATE INDEX products_history_job ON products_history (job_id);
-
-ALTER TABLE products ENABLE ROW LEVEL SECURITY;
-ALTER TABLE products FORCE ROW LEVEL SECURITY;
-CREATE POLICY account_isolation ON products
-    USING (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid)
-    WITH CHECK (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid);
-
-ALTER TABLE products_history ENABLE ROW LEVEL SECURITY;
-ALTER TABLE products_history FORCE ROW LEVEL SECURITY;
-CREATE POLICY account_isolation ON products_history
-    USING (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid)
-    WITH CHECK (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid);
 
 CREATE TABLE customers (
     account_id uuid NOT NULL,
@@ -144,35 +124,10 @@ CREATE TABLE customers (
     PRIMARY KEY (account_id, username)
 );
 
-CREATE TABLE customers_history (LIKE customers, replaced_by uuid NOT NULL);
-CREATE INDEX customers_history_replaced_by ON customers_history (replaced_by);
-CREATE INDEX customers_history_job ON customers_history (job_id);
-
-ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
-ALTER TABLE customers FORCE ROW LEVEL SECURITY;
-CREATE POLICY account_isolation ON customers
-    USING (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid)
-    WITH CHECK (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid);
-
-ALTER TABLE customers_history ENABLE ROW LEVEL SECURITY;
-ALTER TABLE customers_history FORCE ROW LEVEL SECURITY;
-CREATE POLICY account_isolation ON customers_history
-    USING (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid)
-    WITH CHECK (account_id = NULLIF(current_setting('ebay_import.account_id', true), '')::uuid);
-
 -- Customers are refreshed from the orders of the buyers a job wrote.
 CREATE INDEX orders_buyer ON orders (account_id, buyer_username, sale_date, order_key);
 
 ALTER TABLE orders
-    ADD COLUMN buyer_phone text,
-    ADD COLUMN insurance numeric(18,2),
-    ADD COLUMN cash_on_delivery_fee numeric(18,2),
-    ADD COLUMN commitment_date date,
-    ADD COLUMN checkout_date timestamp,
-    ADD COLUMN cash_on_delivery_option text,
-    ADD COLUMN invoice_date date,
-    ADD COLUMN invoice_number text;
-ALTER TABLE orders_history
     ADD COLUMN buyer_phone text,
     ADD COLUMN insurance numeric(18,2),
     ADD COLUMN cash_on_delivery_fee numeric(18,2),
@@ -190,33 +145,51 @@ ALTER TABLE order_items
     ADD COLUMN product_id_value text,
     ADD COLUMN product_id_value_2 text,
     ADD COLUMN product_reference_id text;
-ALTER TABLE order_items_history
-    ADD COLUMN private_notes text,
-    ADD COLUMN listed_on timestamp,
-    ADD COLUMN sold_on text,
-    ADD COLUMN product_id_type text,
-    ADD COLUMN product_id_value text,
-    ADD COLUMN product_id_value_2 text,
-    ADD COLUMN product_reference_id text;
 
-CREATE OR REPLACE FUNCTION keep_replaced_version() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Every history table gets the columns its table has and it lacks (the Orders columns above).
+DO $$
+DECLARE
+    c record;
 BEGIN
-    IF current_setting('ebay_import.restoring', true) IS DISTINCT FROM 'on' THEN
-        EXECUTE format(
-            'INSERT INTO %1$I SELECT * FROM jsonb_populate_record(NULL::%1$I, $1 || $2)',
-            TG_TABLE_NAME || '_history'
-        ) USING to_jsonb(OLD), jsonb_build_object('replaced_by', NEW.job_id);
-    END IF;
-    RETURN NEW;
+    FOR c IN
+        SELECT h.relname AS history, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+        FROM pg_class t
+        JOIN pg_class h ON h.relname = t.relname || '_history' AND h.relnamespace = t.relnamespace
+        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE t.relnamespace = current_schema()::regnamespace
+          AND NOT EXISTS (
+              SELECT 1 FROM pg_attribute x WHERE x.attrelid = h.oid AND x.attname = a.attname)
+        ORDER BY h.relname, a.attnum
+    LOOP
+        EXECUTE format('ALTER TABLE %I ADD COLUMN %I %s', c.history, c.name, c.type);
+    END LOOP;
 END
 $$;
 
-CREATE TRIGGER keep_replaced_version BEFORE UPDATE ON listings
-    FOR EACH ROW WHEN (OLD.row_hash IS DISTINCT FROM NEW.row_hash)
-    EXECUTE FUNCTION keep_replaced_version();
-CREATE TRIGGER keep_replaced_version BEFORE UPDATE ON products
-    FOR EACH ROW WHEN (OLD.row_hash IS DISTINCT FROM NEW.row_hash)
-    EXECUTE FUNCTION keep_replaced_version();
-CREATE TRIGGER keep_replaced_version BEFORE UPDATE ON customers
-    FOR EACH ROW WHEN (OLD.row_hash IS DISTINCT FROM NEW.row_hash)
-    EXECUTE FUNCTION keep_replaced_version();
+-- The new tables get what 0001 and 0002 gave orders: a history table, row-level security on
+-- the table and its history, and the trigger that keeps replaced versions.
+DO $$
+DECLARE
+    t text;
+    r text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['listings', 'products', 'customers'] LOOP
+        EXECUTE format('CREATE TABLE %I (LIKE %I, replaced_by uuid NOT NULL)', t || '_history', t);
+        EXECUTE format('CREATE INDEX %I ON %I (replaced_by)', t || '_history_replaced_by', t || '_history');
+        EXECUTE format('CREATE INDEX %I ON %I (job_id)', t || '_history_job', t || '_history');
+        FOREACH r IN ARRAY ARRAY[t, t || '_history'] LOOP
+            EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', r);
+            EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', r);
+            EXECUTE format(
+                'CREATE POLICY account_isolation ON %I '
+                'USING (account_id = NULLIF(current_setting(''ebay_import.account_id'', true), '''')::uuid) '
+                'WITH CHECK (account_id = NULLIF(current_setting(''ebay_import.account_id'', true), '''')::uuid)',
+                r);
+        END LOOP;
+        EXECUTE format(
+            'CREATE TRIGGER keep_replaced_version BEFORE UPDATE ON %I FOR EACH ROW '
+            'WHEN (OLD.row_hash IS DISTINCT FROM NEW.row_hash) EXECUTE FUNCTION keep_replaced_version()',
+            t);
+    END LOOP;
+END
+$$;
