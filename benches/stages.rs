@@ -334,7 +334,7 @@ fn bench_store(c: &mut Criterion) {
             },
             |(dir, mut store, account, job)| {
                 rt.block_on(async {
-                    store.begin(account).await.expect("begin");
+                    store.begin(account, None).await.expect("begin");
                     for batch in &f.resolved {
                         if !batch.rejects.is_empty() {
                             store

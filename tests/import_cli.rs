@@ -1105,6 +1105,68 @@ fn a_failed_write_rolls_back_every_row_and_reject_of_the_job() {
             assert!(s(&job, "error").contains("simulated disk failure"), "{job}");
         }
         assert_eq!(s(&jobs[0], "status"), "completed");
+        if !env.is_postgres() {
+            // The failed loads into the emptied table had dropped the buyer index to build
+            // it at the end; their rollback brought it back.
+            assert_eq!(buyer_index(&env), BUYER_INDEX);
+        }
+    }
+}
+
+/// The SQLite definition of the orders index that the customers refresh reads.
+const BUYER_INDEX: &str =
+    "CREATE INDEX orders_buyer ON orders (buyer_username, account_id, sale_date, order_key)";
+
+fn buyer_index(env: &Env) -> String {
+    let rows = env.rows("SELECT sql FROM sqlite_schema WHERE name = 'orders_buyer'");
+    assert_eq!(rows.len(), 1, "the orders_buyer index exists");
+    rows[0][0].clone().expect("an index has its SQL")
+}
+
+#[test]
+fn a_big_sqlite_load_builds_the_buyer_index_at_the_end_and_refreshes_the_same_customers() {
+    let env = Env::new();
+    let file = std::fs::File::create(env.path("big.csv")).expect("create big.csv");
+    write_orders_report(
+        file,
+        &OrdersReportOptions {
+            rows: 3000,
+            ..OrdersReportOptions::default()
+        },
+    )
+    .expect("generate");
+    // From a file into an empty table: a big load, which builds the index at the end, in
+    // each of its parts.
+    let big = env.import("big", &["big.csv"]);
+    big.expect_code(0);
+    assert_eq!(buyer_index(&env), BUYER_INDEX);
+    let parts = env.import("parts", &["--commit-every", "700", "big.csv"]);
+    parts.expect_code(0);
+    assert_eq!(buyer_index(&env), BUYER_INDEX);
+    // From stdin the size is unknown: the index takes each entry as it comes.
+    let bytes = std::fs::read(env.path("big.csv")).expect("read big.csv");
+    let piped = env.run_stdin(&["import", "--account", "piped", "--json", "-"], &bytes);
+    piped.expect_code(0);
+    assert_eq!(buyer_index(&env), BUYER_INDEX);
+
+    let customers = |run: &Run| {
+        let account = s(&run.json(), "account_id").to_string();
+        env.rows(&format!(
+            "SELECT username, name, email, phone, address_1, city, zip, country, ship_to_name, \
+             ship_to_address_1, CAST(first_order_date AS TEXT), CAST(last_order_date AS TEXT), \
+             CAST(order_count AS TEXT), CAST(row_hash AS TEXT) FROM customers \
+             WHERE account_id = '{account}' ORDER BY username"
+        ))
+    };
+    let expected = customers(&piped);
+    assert!(expected.len() > 100, "{} customers", expected.len());
+    assert_eq!(customers(&big), expected);
+    assert_eq!(customers(&parts), expected);
+    for run in [&big, &parts] {
+        assert_eq!(
+            run.json()["tables"]["customers"],
+            piped.json()["tables"]["customers"]
+        );
     }
 }
 

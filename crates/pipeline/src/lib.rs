@@ -379,8 +379,13 @@ impl JobRun {
         let results = engine::start(source.into_splitter(), spec, Some(validation), in_flight);
         let mut staged = engine::resolve(results, resolver);
 
+        // About how much of the file each transaction reads: a store may load a big part
+        // differently.
+        let file_size = self.job.file_size;
+        let rest = move |from: u64| file_size.map(|size| size.saturating_sub(from));
         if let Some(s) = sink.as_deref_mut() {
-            s.begin(self.job.account_id).await?;
+            let from = opts.resume.as_ref().map_or(0, |r| r.cursor.next.byte);
+            s.begin(self.job.account_id, rest(from)).await?;
         }
         let mut tally = Tally::default();
         let mut errors_by_code: BTreeMap<String, u64> = BTreeMap::new();
@@ -480,7 +485,7 @@ impl JobRun {
                         let json = serde_json::to_value(&cursor).expect("cursor serializes");
                         s.checkpoint(job_id, &json).await?;
                         s.commit().await?;
-                        s.begin(account).await?;
+                        s.begin(account, rest(raw.end.byte)).await?;
                         since_commit = 0;
                     }
                 }

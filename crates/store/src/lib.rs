@@ -202,8 +202,9 @@ pub trait Sink {
     fn batch_bytes(&self) -> Option<usize> {
         None
     }
-    /// Starts the job's data transaction for `account`'s rows.
-    async fn begin(&mut self, account: Uuid) -> Result<(), StoreError>;
+    /// Starts the job's data transaction for `account`'s rows; `incoming`: about how many
+    /// input bytes it will read, when known (a store may load a big part differently).
+    async fn begin(&mut self, account: Uuid, incoming: Option<u64>) -> Result<(), StoreError>;
     /// Upserts the batch's rows; returns the outcome of each row of each table.
     async fn write(
         &mut self,
@@ -526,8 +527,8 @@ impl Sink for Store {
     async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
         each_store!(self, s => s.save_job(job).await)
     }
-    async fn begin(&mut self, account: Uuid) -> Result<(), StoreError> {
-        each_store!(self, s => s.begin(account).await)
+    async fn begin(&mut self, account: Uuid, incoming: Option<u64>) -> Result<(), StoreError> {
+        each_store!(self, s => s.begin(account, incoming).await)
     }
     async fn write(
         &mut self,

@@ -429,7 +429,7 @@ impl Sink for PgStore {
         Ok(())
     }
 
-    async fn begin(&mut self, account: Uuid) -> Result<(), StoreError> {
+    async fn begin(&mut self, account: Uuid, _incoming: Option<u64>) -> Result<(), StoreError> {
         sqlx::raw_sql("BEGIN").execute(&mut self.data).await?;
         self.in_tx = true;
         self.staged.clear();
@@ -567,7 +567,7 @@ impl JobControl for PgStore {
     async fn rollback_job(&mut self, job: &JobRecord) -> Result<RollbackSummary, StoreError> {
         check_rollable(job)?;
         // The account's transaction and lock, as for an import of it.
-        self.begin(job.account_id).await?;
+        self.begin(job.account_id, None).await?;
         let result = self.undo(job).await;
         match result {
             Ok(summary) => {
