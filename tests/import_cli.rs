@@ -1113,6 +1113,51 @@ fn a_failed_write_rolls_back_every_row_and_reject_of_the_job() {
     }
 }
 
+#[test]
+fn a_sqlite_import_waits_for_another_writer_as_long_as_it_writes() {
+    use sqlx::Connection;
+    let env = Env::new();
+    let file = env.copy_sample();
+    env.import("first", &[file]).expect_code(0);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    // Another process's long write: a transaction holding SQLite's write lock.
+    let mut holder = rt.block_on(async {
+        let mut c = sqlx::SqliteConnection::connect(&env.db_url())
+            .await
+            .expect("connect");
+        sqlx::raw_sql("BEGIN IMMEDIATE; DELETE FROM import_rejects WHERE 0")
+            .execute(&mut c)
+            .await
+            .expect("take the write lock");
+        c
+    });
+    let mut child = env.spawn(&["import", "--account", "second", "--json", file]);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(
+        child.try_wait().expect("poll the import").is_none(),
+        "the import waits while the lock is held"
+    );
+    rt.block_on(async {
+        sqlx::raw_sql("COMMIT")
+            .execute(&mut holder)
+            .await
+            .expect("release the write lock")
+    });
+    let out = child.wait_with_output().expect("wait for the import");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("waiting for another process to finish writing to")
+            && stderr.contains("t.db (SQLite takes one writer at a time)"),
+        "{stderr}"
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(s(&j, "status"), "completed");
+    assert_eq!(u(&j, "tables.orders.inserted"), 3);
+}
+
 /// The SQLite definition of the orders index that the customers refresh reads.
 const BUYER_INDEX: &str =
     "CREATE INDEX orders_buyer ON orders (buyer_username, account_id, sale_date, order_key)";

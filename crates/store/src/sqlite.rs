@@ -66,6 +66,35 @@ fn defers_indexes(incoming: u64, existing: u64) -> bool {
     incoming > 0 && incoming / BYTES_PER_ROW >= existing
 }
 
+/// The database a process waits on, for [`wait_for_writer`]'s message.
+static WAITED_ON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static SAID_WAITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// SQLite's busy handler on both connections: while another process writes (SQLite takes one
+/// writer at a time, and a scheduler may start several imports together), wait as long as it
+/// takes, as an import waits for PostgreSQL's account lock, rather than fail after a timeout.
+/// A wait of over a second is announced once on stderr.
+fn wait_for_writer(retries: i32) -> bool {
+    // 1, 2, 4 … 64 ms, then 100 ms each: about a second by the 16th retry.
+    if retries == 16 && !SAID_WAITING.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "waiting for another process to finish writing to {} (SQLite takes one writer at \
+             a time)",
+            WAITED_ON.get().map_or("the database", |p| p.as_str())
+        );
+    }
+    let ms = if retries < 7 { 1 << retries } else { 100 };
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    true
+}
+
+unsafe extern "C" fn wait_for_writer_ffi(
+    _: *mut std::ffi::c_void,
+    retries: std::ffi::c_int,
+) -> std::ffi::c_int {
+    std::ffi::c_int::from(wait_for_writer(retries))
+}
+
 pub struct SqliteStore {
     conn: SqliteConnection,
     data: rusqlite::Connection,
@@ -91,13 +120,28 @@ impl SqliteStore {
             .foreign_keys(true)
             // Wide rows: 16 KiB pages split less often (takes effect when the file is created).
             .page_size(16384)
+            // Replaced by `wait_for_writer` once connected.
             .busy_timeout(std::time::Duration::from_secs(30));
         let path = opts.get_filename().to_path_buf();
+        let _ = WAITED_ON.set(path.display().to_string());
         let mut conn = opts.connect().await?;
+        {
+            let mut handle = conn.lock_handle().await?;
+            // SAFETY: the handle is locked, so no other call uses the connection meanwhile;
+            // sqlx and rusqlite link the same libsqlite3 (libsqlite3-sys), and the callback
+            // keeps no pointer.
+            unsafe {
+                rusqlite::ffi::sqlite3_busy_handler(
+                    handle.as_raw_handle().as_ptr(),
+                    Some(wait_for_writer_ffi),
+                    std::ptr::null_mut(),
+                );
+            }
+        }
         MIGRATOR.run(&mut conn).await?;
         reap_interrupted(&mut conn).await?;
         let data = rusqlite::Connection::open(&path)?;
-        data.busy_timeout(std::time::Duration::from_secs(30))?;
+        data.busy_handler(Some(wait_for_writer))?;
         data.execute_batch(&format!(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB};"
         ))?;
@@ -707,6 +751,13 @@ mod tests {
         assert_ne!(h, key_hash("b", "12-34567-89012", &mut buf));
         // The separator keeps (account, key) pairs from running into each other.
         assert_ne!(key_hash("ab", "c", &mut buf), key_hash("a", "bc", &mut buf));
+    }
+
+    #[test]
+    fn a_writer_is_waited_for_without_a_limit() {
+        // The handler never gives up, however often SQLite asks (busy for hours).
+        assert!(wait_for_writer(1_000_000));
+        assert!(wait_for_writer(i32::MAX));
     }
 
     #[test]
