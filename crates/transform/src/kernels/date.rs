@@ -269,17 +269,18 @@ fn full_year(y: u32, len: u8) -> u32 {
 }
 
 fn parse(v: &str, site: &SiteProfile) -> Result<Parsed, DateError> {
-    if let Some(parsed) = fast_iso(v.as_bytes()) {
+    if let Some(parsed) = fast_fixed(v.as_bytes()) {
         return Ok(parsed);
     }
     general(v, site)
 }
 
-/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DDTHH:MM:SS` (optionally `Z`): the fixed-
-/// width layouts, fully valid, without tokenizing. Anything else (errors too) takes the
-/// general path.
+/// The fixed-width layouts, fully valid, without tokenizing: `YYYY-MM-DD` and eBay's
+/// `Mmm-DD-YY` / `Mmm-DD-YYYY` (an English month abbreviation), each alone or followed by
+/// ` HH:MM:SS` or `THH:MM:SS`, optionally then `Z`. Anything else (errors too) takes the
+/// general path, which accepts all of these with the same result.
 #[inline]
-fn fast_iso(b: &[u8]) -> Option<Parsed> {
+fn fast_fixed(b: &[u8]) -> Option<Parsed> {
     #[inline]
     fn num(b: &[u8], at: usize, len: usize) -> Option<u32> {
         let mut n = 0u32;
@@ -292,14 +293,23 @@ fn fast_iso(b: &[u8]) -> Option<Parsed> {
         }
         Some(n)
     }
-    let len = match b.len() {
-        20 if b[19] == b'Z' => 19,
-        n => n,
-    };
-    if !(len == 10 || len == 19) || b[4] != b'-' || b[7] != b'-' {
+    let (y, m, d, date_len) = if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+        (num(b, 0, 4)?, num(b, 5, 2)?, num(b, 8, 2)?, 10)
+    } else if b.len() >= 9 && b[3] == b'-' && b[6] == b'-' {
+        let year_digits = if b.len() >= 11 && b[9].is_ascii_digit() {
+            4
+        } else {
+            2
+        };
+        let y = num(b, 7, year_digits)?;
+        let m = ENGLISH_ABBREVIATIONS
+            .iter()
+            .position(|m| b[..3].eq_ignore_ascii_case(m.as_bytes()))?;
+        let y = full_year(y, year_digits as u8);
+        (y, m as u32 + 1, num(b, 4, 2)?, 7 + year_digits)
+    } else {
         return None;
-    }
-    let (y, m, d) = (num(b, 0, 4)?, num(b, 5, 2)?, num(b, 8, 2)?);
+    };
     if !(1..=12).contains(&m)
         || !(MIN_YEAR..=MAX_YEAR).contains(&y)
         || d == 0
@@ -308,13 +318,19 @@ fn fast_iso(b: &[u8]) -> Option<Parsed> {
         return None;
     }
     let days = days_from_civil(y, m, d);
-    if len == 10 {
+    let t = &b[date_len..];
+    if t.is_empty() {
         return Some((days, None));
     }
-    if !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':' {
+    let t = match t.len() {
+        10 if t[9] == b'Z' => &t[..9],
+        9 => t,
+        _ => return None,
+    };
+    if !matches!(t[0], b' ' | b'T') || t[3] != b':' || t[6] != b':' {
         return None;
     }
-    let (h, mi, s) = (num(b, 11, 2)?, num(b, 14, 2)?, num(b, 17, 2)?);
+    let (h, mi, s) = (num(t, 1, 2)?, num(t, 4, 2)?, num(t, 7, 2)?);
     if h > 23 || mi > 59 || s > 59 {
         return None;
     }
@@ -1170,9 +1186,13 @@ mod tests {
             "2024-03-15T14:03:00",
             "2024-03-15T14:03:00Z",
             "2000-02-29",
+            "Mar-15-24",
+            "mar-15-2024",
+            "DEC-31-99 23:59:59",
+            "Feb-29-24T00:00:00Z",
         ] {
             assert_eq!(
-                fast_iso(v.as_bytes()),
+                fast_fixed(v.as_bytes()),
                 Some(general(v, site("US")).unwrap()),
                 "{v}"
             );
@@ -1183,9 +1203,66 @@ mod tests {
             "2024-03-15X14:03:00",
             "2024-03-1514:03:00x",
             "abcd-ef-gh",
+            "Feb-29-23",
+            "Mar-15-241",
+            "Mar-5-24",
+            "Mrz-15-24",
+            "Mär-15-24",
+            "Mar-15-24 14:03",
         ] {
-            assert_eq!(fast_iso(v.as_bytes()), None, "{v}");
+            assert_eq!(fast_fixed(v.as_bytes()), None, "{v}");
         }
+    }
+
+    /// Whatever the fast path accepts, on random values shaped like its layouts (and broken
+    /// ones), the general path accepts with the same result, on every site.
+    #[test]
+    fn fast_path_never_disagrees_on_random_values() {
+        let years = ["2024", "24", "1899", "99", "2024x", "202", "00"];
+        let months = [
+            "03", "13", "00", "3", "Mar", "mar", "DEC", "Mär", "Mrz", "Sept",
+        ];
+        let days = ["15", "29", "31", "00", "5", "32", "30"];
+        let seps = ["-", "/", "--", ""];
+        let times = [
+            "",
+            " 14:03:00",
+            "T14:03:00",
+            " 24:00:00",
+            " 14:03",
+            "T14:03:00Z",
+            "Z",
+            " 14:03:00 PM",
+            " 9:03:00",
+            " 14:60:00",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut pick = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut accepted = 0;
+        for _ in 0..200_000 {
+            let (y, m, d) = (years[pick(7)], months[pick(10)], days[pick(7)]);
+            let (s1, s2, t) = (seps[pick(4)], seps[pick(4)], times[pick(10)]);
+            let v = if pick(2) == 0 {
+                format!("{y}{s1}{m}{s2}{d}{t}")
+            } else {
+                format!("{m}{s1}{d}{s2}{y}{t}")
+            };
+            if let Some(fast) = fast_fixed(v.as_bytes()) {
+                accepted += 1;
+                for code in ["US", "UK", "DE", "FR"] {
+                    assert_eq!(general(&v, site(code)), Ok(fast), "{v:?} on {code}");
+                }
+            }
+        }
+        assert!(
+            accepted > 100,
+            "the generator hits the fast path ({accepted})"
+        );
     }
 
     #[test]
