@@ -76,7 +76,9 @@ fn fold_column(col: &ArrayRef, hashes: &mut [u64]) {
 }
 
 /// Writes the canonical text of a non-null value: text as is, money `12.34`, dates
-/// `2024-03-15`, date-times `2024-03-15 14:03:00`, booleans `true`/`false`.
+/// `2024-03-15`, date-times `2024-03-15 14:03:00`, booleans `true`/`false`. The SQLite store
+/// binds every money and date value through this, so the digits are written directly rather
+/// than through `format!`'s machinery (which took about 5 % of a large import).
 pub fn value_text(col: &dyn Array, row: usize, out: &mut String) {
     match col.data_type() {
         DataType::Utf8 => out.push_str(col.as_string::<i32>().value(row)),
@@ -85,7 +87,11 @@ pub fn value_text(col: &dyn Array, row: usize, out: &mut String) {
             write_decimal(v, *scale as u32, out);
         }
         DataType::Int64 => {
-            let _ = write!(out, "{}", col.as_primitive::<Int64Type>().value(row));
+            let v = col.as_primitive::<Int64Type>().value(row);
+            if v < 0 {
+                out.push('-');
+            }
+            push_digits(u128::from(v.unsigned_abs()), 1, out);
         }
         DataType::Date32 => {
             let days = col.as_primitive::<Date32Type>().value(row);
@@ -96,13 +102,10 @@ pub fn value_text(col: &dyn Array, row: usize, out: &mut String) {
             let days = secs.div_euclid(86_400);
             let rem = secs.rem_euclid(86_400);
             write_date(days as i32, out);
-            let _ = write!(
-                out,
-                " {:02}:{:02}:{:02}",
-                rem / 3600,
-                rem / 60 % 60,
-                rem % 60
-            );
+            for (sep, v) in [(' ', rem / 3600), (':', rem / 60 % 60), (':', rem % 60)] {
+                out.push(sep);
+                push_digits(v as u128, 2, out);
+            }
         }
         DataType::Boolean => out.push_str(if col.as_boolean().value(row) {
             "true"
@@ -115,20 +118,29 @@ pub fn value_text(col: &dyn Array, row: usize, out: &mut String) {
     }
 }
 
+/// Appends `v` in decimal, zero-padded to at least `width` digits.
+fn push_digits(mut v: u128, width: usize, out: &mut String) {
+    let mut buf = [0u8; 40];
+    let mut at = buf.len();
+    while v > 0 || buf.len() - at < width {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[at..]).expect("ASCII digits"));
+}
+
 fn write_decimal(v: i128, scale: u32, out: &mut String) {
-    let sign = if v < 0 { "-" } else { "" };
+    if v < 0 {
+        out.push('-');
+    }
     let abs = v.unsigned_abs();
     let p = 10u128.pow(scale);
-    if scale == 0 {
-        let _ = write!(out, "{sign}{abs}");
-    } else {
-        let _ = write!(
-            out,
-            "{sign}{}.{:0width$}",
-            abs / p,
-            abs % p,
-            width = scale as usize
-        );
+    push_digits(abs / p, 1, out);
+    if scale > 0 {
+        out.push('.');
+        push_digits(abs % p, scale as usize, out);
     }
 }
 
@@ -143,7 +155,14 @@ fn write_date(days: i32, out: &mut String) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}");
+    if y < 0 {
+        out.push('-');
+    }
+    push_digits(u128::from(y.unsigned_abs()), 4, out);
+    out.push('-');
+    push_digits(m as u128, 2, out);
+    out.push('-');
+    push_digits(d as u128, 2, out);
 }
 
 #[cfg(test)]
@@ -151,7 +170,9 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use arrow_array::{Date32Array, Decimal128Array, StringArray, TimestampSecondArray};
+    use arrow_array::{
+        Date32Array, Decimal128Array, Int64Array, StringArray, TimestampSecondArray,
+    };
 
     #[test]
     fn column_order_matters() {
@@ -180,6 +201,57 @@ mod tests {
             text(&TimestampSecondArray::from(vec![1_710_511_380])),
             "2024-03-15 14:03:00"
         );
+    }
+
+    /// The hand-written digits match `format!` over the whole range of stored values.
+    #[test]
+    fn canonical_texts_match_format() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..20_000u64 {
+            let r = next();
+            // Small, large and extreme values alike.
+            let v = match i % 4 {
+                0 => (r % 100_000) as i64 - 50_000,
+                1 => r as i64,
+                2 => i64::MAX - (r % 3) as i64,
+                _ => i64::MIN + (r % 3) as i64,
+            };
+            let cents = i128::from(v) * 1000 + (r % 1000) as i128;
+            for scale in [0u8, 2] {
+                let money = Decimal128Array::from(vec![cents])
+                    .with_precision_and_scale(38, scale as i8)
+                    .unwrap();
+                let p = 10i128.pow(scale as u32);
+                let (sign, abs) = (if cents < 0 { "-" } else { "" }, cents.unsigned_abs());
+                let expected = if scale == 0 {
+                    format!("{cents}")
+                } else {
+                    format!("{sign}{}.{:02}", abs / p as u128, abs % p as u128)
+                };
+                assert_eq!(text(&money), expected);
+            }
+            assert_eq!(text(&Int64Array::from(vec![v])), v.to_string());
+            let days = (r % 200_000) as i32 - 100_000;
+            let date = chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163).unwrap();
+            assert_eq!(
+                text(&Date32Array::from(vec![days])),
+                date.format("%Y-%m-%d").to_string()
+            );
+            let secs = i64::from(days) * 86_400 + (r % 86_400) as i64;
+            let at = chrono::DateTime::from_timestamp(secs, 0)
+                .unwrap()
+                .naive_utc();
+            assert_eq!(
+                text(&TimestampSecondArray::from(vec![secs])),
+                at.format("%Y-%m-%d %H:%M:%S").to_string()
+            );
+        }
     }
 
     #[test]
