@@ -682,6 +682,33 @@ fn utf16be_with_bom() {
     assert_eq!(r.errors(), vec![]);
 }
 
+/// Bytes that are one UTF-8 character only when a record's fields are joined (here around a
+/// `""` escape, which takes the csv-core path) are an invalid record, not a crash.
+#[test]
+fn a_character_split_across_fields_rejects_only_its_record() {
+    let env = Env::new();
+    let r = env.inspect_bytes(
+        b"a,b,c\n\"x\"\"y\",\xc3,\xa4\nok,1,2\n",
+        &["--encoding", "utf-8"],
+    );
+    assert_eq!(r.records(), vec![rec(3, &["ok", "1", "2"])]);
+    assert_eq!(r.errors(), vec![pair(2, "invalid_encoding")]);
+}
+
+/// A `sep=` line naming a byte of a multi-byte character names no delimiter: it is read as the
+/// header, and the delimiter is sniffed.
+#[test]
+fn a_non_ascii_separator_hint_is_an_ordinary_row() {
+    let env = Env::new();
+    let r = env.inspect_bytes(
+        b"sep=\xa4\na;b\n\xc3\xa4;1\n\xc3\xa4;2\n",
+        &["--encoding", "utf-8"],
+    );
+    assert_eq!(r.str("delimiter"), ";");
+    assert_eq!(r.header_line(), 1);
+    assert!(r.skipped().is_empty());
+}
+
 #[test]
 fn utf16_unpaired_surrogate_rejects_only_its_record() {
     let env = Env::new();

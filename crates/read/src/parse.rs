@@ -325,6 +325,12 @@ struct Tokenizer<'a> {
 
 impl<'a> Tokenizer<'a> {
     fn new(input: &'a [u8], start: Position, delimiter: u8) -> Self {
+        // Fields are cut at delimiters and taken as UTF-8 without a second check: a non-ASCII
+        // delimiter byte could cut a character in two.
+        assert!(
+            delimiter.is_ascii(),
+            "the delimiter must be an ASCII character"
+        );
         Tokenizer {
             input,
             core: ReaderBuilder::new().delimiter(delimiter).build(),
@@ -598,7 +604,14 @@ pub fn parse_chunk(chunk: &Chunk, spec: &ParseSpec) -> RawBatch {
                 ));
                 continue;
             }
-            let Ok(text) = std::str::from_utf8(text) else {
+            // For a record csv-core unescaped, its raw bytes are checked too: its fields are
+            // joined without their delimiters, so bytes of two fields could pass as one
+            // character.
+            let raw_ok = match rec.text {
+                Text::Raw => true,
+                Text::Output(_) => std::str::from_utf8(raw).is_ok(),
+            };
+            let Some(text) = std::str::from_utf8(text).ok().filter(|_| raw_ok) else {
                 rejects.push(reject(
                     ErrorCode::InvalidEncoding,
                     "record holds bytes that are not valid in the file's encoding; re-export \
@@ -969,6 +982,20 @@ mod tests {
         // Trailing empty fields are not a fault.
         assert_eq!(raw.batch.num_rows(), 3);
         assert_eq!(raw.records, 6);
+    }
+
+    #[test]
+    fn a_character_split_across_escaped_fields_is_invalid_encoding() {
+        // csv-core's unescaped copy joins `x"y`, `\xc3` and `\xa4` into valid UTF-8 (`x"yä`),
+        // but the fields themselves are not.
+        let raw = parse_chunk(&chunk(b"\"x\"\"y\",\xc3,\xa4\nok,1,2\n"), &spec(3));
+        let codes: Vec<_> = raw.rejects.iter().map(|r| (r.line, r.code)).collect();
+        assert_eq!(codes, vec![(3, ErrorCode::InvalidEncoding)]);
+        assert_eq!(raw.batch.num_rows(), 1);
+        // The same character inside one escaped field is fine.
+        let raw = parse_chunk(&chunk(b"\"x\"\"\xc3\xa4\",b,c\n"), &spec(3));
+        assert!(raw.rejects.is_empty());
+        assert_eq!(raw.batch.column(0).as_string::<i32>().value(0), "x\"ä");
     }
 
     #[test]

@@ -8,7 +8,13 @@ pub fn separator_hint(sample: &[u8]) -> Option<u8> {
         .strip_prefix(b"sep=")
         .or_else(|| sample.strip_prefix(b"SEP="))?;
     let (&d, after) = rest.split_first()?;
-    matches!(after.first(), None | Some(b'\n') | Some(b'\r')).then_some(d)
+    (is_delimiter(d) && matches!(after.first(), None | Some(b'\n') | Some(b'\r'))).then_some(d)
+}
+
+/// A byte that can delimit fields: ASCII (the tokenizer cuts UTF-8 text at it), and not the
+/// quote or a line break.
+fn is_delimiter(d: u8) -> bool {
+    d.is_ascii() && !matches!(d, b'"' | b'\n' | b'\r')
 }
 
 /// Picks the candidate that splits the most of the first 20 records into the same number of
@@ -88,12 +94,7 @@ pub fn delimiter_name(d: u8) -> String {
 pub fn parse_delimiter(s: &str) -> Option<u8> {
     match s {
         "tab" | "TAB" | "\\t" | "\t" => Some(b'\t'),
-        s if s.len() == 1
-            && s.as_bytes()[0].is_ascii()
-            && !matches!(s.as_bytes()[0], b'"' | b'\n' | b'\r') =>
-        {
-            Some(s.as_bytes()[0])
-        }
+        s if s.len() == 1 && is_delimiter(s.as_bytes()[0]) => Some(s.as_bytes()[0]),
         _ => None,
     }
 }
@@ -117,6 +118,10 @@ mod tests {
     fn honours_sep_lines() {
         assert_eq!(separator_hint(b"sep=;\r\na;b"), Some(b';'));
         assert_eq!(separator_hint(b"sep=;x"), None);
+        // A byte of a multi-byte character (`sep=\xa4` read as UTF-8) or a quote is no
+        // delimiter: the line is then an ordinary row.
+        assert_eq!(separator_hint(b"sep=\xa4\na\xa4b"), None);
+        assert_eq!(separator_hint(b"sep=\"\na"), None);
         assert_eq!(parse_delimiter("tab"), Some(b'\t'));
         assert_eq!(parse_delimiter("ab"), None);
     }
