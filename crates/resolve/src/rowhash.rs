@@ -155,10 +155,11 @@ fn write_date(days: i32, out: &mut String) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
+    // As `{y:04}` writes it: the sign counts towards the four places.
     if y < 0 {
         out.push('-');
     }
-    push_digits(u128::from(y.unsigned_abs()), 4, out);
+    push_digits(u128::from(y.unsigned_abs()), if y < 0 { 3 } else { 4 }, out);
     out.push('-');
     push_digits(m as u128, 2, out);
     out.push('-');
@@ -201,6 +202,23 @@ mod tests {
             text(&TimestampSecondArray::from(vec![1_710_511_380])),
             "2024-03-15 14:03:00"
         );
+    }
+
+    /// Dates far outside what the parsers produce (years below 1000, negative years) read as
+    /// the `format!("{y:04}-{m:02}-{d:02}")` of earlier releases wrote them.
+    #[test]
+    fn dates_of_any_year_read_as_before() {
+        for (days, before) in [
+            (-1_500_000, "-2137-02-21"),
+            (-1_000_000, "-768-02-04"),
+            (-720_000, "-002-09-16"),
+            (-719_530, "-001-12-30"),
+            (-719_163, "0000-12-31"),
+            (-719_162, "0001-01-01"),
+            (-700_000, "0053-06-19"),
+        ] {
+            assert_eq!(text(&Date32Array::from(vec![days])), before, "{days}");
+        }
     }
 
     /// The hand-written digits match `format!` over the whole range of stored values.
