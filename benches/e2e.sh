@@ -125,13 +125,19 @@ setup() {
   esac
 }
 
+# rate_json ROWS T0 T1: the JSON line the CLI prints, for a timed command that is not the CLI.
+rate_json() {
+  awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "{\"rows\":%d,\"seconds\":%.3f,\"rows_per_second\":%.0f}\n", n, b - a, n / (b - a) }'
+}
+export -f rate_json
+
 # The raw rows of a generated report (no preamble, header, padding row, blank line or footer)
 # into the 82-text-column table; prints a JSON line like the CLI's.
 RAW_COPY='
 t0=$(date +%s.%N)
 n=$(tail -n +4 "$2" | head -n -3 | psql -q -X "$1" -c "\copy raw82 FROM STDIN (FORMAT csv)" -c "SELECT count(*) FROM raw82" -At)
 t1=$(date +%s.%N)
-awk -v n="$n" -v a="$t0" -v b="$t1" "BEGIN { printf \"{\\\"rows\\\":%d,\\\"seconds\\\":%.3f,\\\"rows_per_second\\\":%.0f}\\n\", n, b - a, n / (b - a) }"
+rate_json "$n" "$t0" "$t1"
 '
 
 # SQLite's own floor: the rows an import stored (orders, order items, customers), copied table to
@@ -157,7 +163,7 @@ INSERT INTO customers SELECT * FROM src.customers WHERE 1;
 COMMIT;
 SQL
 t1=$(date +%s.%N)
-awk -v n="$3" -v a="$t0" -v b="$t1" "BEGIN { printf \"{\\\"rows\\\":%d,\\\"seconds\\\":%.3f,\\\"rows_per_second\\\":%.0f}\\n\", n, b - a, n / (b - a) }"
+rate_json "$3" "$t0" "$t1"
 '
 
 # measure KIND LABEL ROWS_KEY CMD...: runs CMD $RUNS times (stdout: one JSON line) and appends

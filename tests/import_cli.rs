@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use ebay_import_generate::{write_orders_report, OrdersLayout, OrdersReportOptions};
+use ebay_import_generate::{OrdersLayout, OrdersReportOptions};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -943,8 +943,7 @@ fn check_generated_faults(opts: &OrdersReportOptions) {
 }
 
 fn check_generated_faults_in(env: &Env, opts: &OrdersReportOptions) {
-    let file = std::fs::File::create(env.path("generated.csv")).expect("create generated.csv");
-    let report = write_orders_report(file, opts).expect("generate");
+    let report = env.generate_orders("generated.csv", opts);
     assert_eq!(report.data_records, opts.rows);
     let every = opts.fault_every.expect("faults are injected");
     assert_eq!(report.faults.len() as u64, opts.rows / every);
@@ -1171,15 +1170,13 @@ fn buyer_index(env: &Env) -> String {
 #[test]
 fn a_big_sqlite_load_builds_the_buyer_index_at_the_end_and_refreshes_the_same_customers() {
     let env = Env::new();
-    let file = std::fs::File::create(env.path("big.csv")).expect("create big.csv");
-    write_orders_report(
-        file,
+    env.generate_orders(
+        "big.csv",
         &OrdersReportOptions {
             rows: 3000,
             ..OrdersReportOptions::default()
         },
-    )
-    .expect("generate");
+    );
     // From a file into an empty table: a big load, which builds the index at the end, in
     // each of its parts.
     let big = env.import("big", &["big.csv"]);
@@ -1218,15 +1215,13 @@ fn a_big_sqlite_load_builds_the_buyer_index_at_the_end_and_refreshes_the_same_cu
 #[test]
 fn a_killed_import_leaves_no_rows_and_its_job_is_shown_interrupted() {
     for env in Env::each_store("killed") {
-        let file = std::fs::File::create(env.path("big.csv")).expect("create big.csv");
-        write_orders_report(
-            file,
+        env.generate_orders(
+            "big.csv",
             &OrdersReportOptions {
                 rows: 60_000,
                 ..OrdersReportOptions::default()
             },
-        )
-        .expect("generate");
+        );
         let mut child = env.spawn(&["import", "--account", "demo", "--json", "big.csv"]);
         let started = std::time::Instant::now();
         while env.try_count("SELECT COUNT(*) FROM import_jobs WHERE status = 'processing'")
@@ -1268,16 +1263,14 @@ fn a_killed_import_leaves_no_rows_and_its_job_is_shown_interrupted() {
 #[test]
 fn commit_every_commits_as_it_goes_and_resume_finishes_a_killed_job_exactly() {
     for env in Env::each_store("resume") {
-        let file = std::fs::File::create(env.path("big.csv")).expect("create big.csv");
-        write_orders_report(
-            file,
+        env.generate_orders(
+            "big.csv",
             &OrdersReportOptions {
                 rows: 100_000,
                 fault_every: Some(97),
                 ..OrdersReportOptions::default()
             },
-        )
-        .expect("generate");
+        );
         // The same file in one transaction, into another account: what the resumed job must
         // end up with.
         let reference = env.import("reference", &["big.csv"]);

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use ebay_import_generate::{write_orders_report, OrdersReportOptions};
+use ebay_import_generate::OrdersReportOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,15 +36,13 @@ fn finish(child: Child) -> (i32, String, String) {
 }
 
 fn generated(env: &Env, name: &str, rows: u64) -> String {
-    let file = std::fs::File::create(env.path(name)).expect("create report");
-    write_orders_report(
-        file,
+    env.generate_orders(
+        name,
         &OrdersReportOptions {
             rows,
             ..OrdersReportOptions::default()
         },
-    )
-    .expect("generate");
+    );
     name.to_string()
 }
 

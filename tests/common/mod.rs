@@ -103,6 +103,16 @@ impl Env {
         rel.to_string()
     }
 
+    /// Writes a generated Orders report to `rel` and returns what it holds.
+    pub fn generate_orders(
+        &self,
+        rel: &str,
+        opts: &ebay_import_generate::OrdersReportOptions,
+    ) -> ebay_import_generate::GeneratedReport {
+        let file = std::fs::File::create(self.path(rel)).expect("create the report");
+        ebay_import_generate::write_orders_report(file, opts).expect("generate the report")
+    }
+
     /// Copies the sample to `data/orders-report-us.csv` in the test's directory.
     pub fn copy_sample(&self) -> &'static str {
         self.write(SAMPLE_REL, sample_bytes());

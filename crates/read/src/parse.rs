@@ -1076,22 +1076,16 @@ mod tests {
             b"\r\n",
             "\u{e9}".as_bytes(),
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = fastrand::Rng::with_seed(7);
         for case in 0..10_000 {
-            let len = (next() % 60) as usize;
+            let len = rng.usize(..60);
             let mut input = Vec::new();
             for _ in 0..len {
-                input.extend_from_slice(alphabet[(next() % alphabet.len() as u64) as usize]);
+                input.extend_from_slice(alphabet[rng.usize(..alphabet.len())]);
             }
             // Long unquoted stretches cross the 64-byte blocks of the separator masks.
             if case % 7 == 0 {
-                let at = (next() as usize) % (input.len() + 1);
+                let at = rng.usize(..=input.len());
                 input.splice(at..at, std::iter::repeat_n(b'x', 70 + case % 64));
             }
             assert_eq!(

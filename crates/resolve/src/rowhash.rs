@@ -224,15 +224,9 @@ mod tests {
     /// The hand-written digits match `format!` over the whole range of stored values.
     #[test]
     fn canonical_texts_match_format() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = fastrand::Rng::with_seed(7);
         for i in 0..20_000u64 {
-            let r = next();
+            let r = rng.u64(..);
             // Small, large and extreme values alike.
             let v = match i % 4 {
                 0 => (r % 100_000) as i64 - 50_000,

@@ -209,6 +209,21 @@ struct PgRefresh<'a> {
     job: Uuid,
 }
 
+impl PgRefresh<'_> {
+    /// The rows of a refresh query whose parameters are the account and a list.
+    async fn of_account(
+        &mut self,
+        sql: String,
+        list: &[String],
+    ) -> Result<Vec<sqlx::postgres::PgRow>, StoreError> {
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(self.account.to_string())
+            .bind(list)
+            .fetch_all(&mut self.store.data)
+            .await?)
+    }
+}
+
 impl rollup::RefreshQueries for PgRefresh<'_> {
     type Ref = String;
 
@@ -239,11 +254,7 @@ impl rollup::RefreshQueries for PgRefresh<'_> {
         keys: &[String],
     ) -> Result<Vec<rollup::SourceRow<String>>, StoreError> {
         let sql = rollup::scan(self.rollup, &rollup::POSTGRES);
-        let found = sqlx::query(AssertSqlSafe(sql))
-            .bind(self.account.to_string())
-            .bind(keys)
-            .fetch_all(&mut self.store.data)
-            .await?;
+        let found = self.of_account(sql, keys).await?;
         Ok(found
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
@@ -256,11 +267,7 @@ impl rollup::RefreshQueries for PgRefresh<'_> {
     ) -> Result<rollup::LatestValues<String>, StoreError> {
         let sql = rollup::latest(self.rollup, &rollup::POSTGRES);
         let width = self.rollup.latest.len();
-        let found = sqlx::query(AssertSqlSafe(sql))
-            .bind(self.account.to_string())
-            .bind(refs)
-            .fetch_all(&mut self.store.data)
-            .await?;
+        let found = self.of_account(sql, &refs).await?;
         Ok(found
             .iter()
             .map(|r| (r.get(0), (0..width).map(|i| r.get(1 + i)).collect()))

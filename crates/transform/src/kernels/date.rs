@@ -1236,13 +1236,8 @@ mod tests {
             " 9:03:00",
             " 14:60:00",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut pick = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut pick = move |n: usize| rng.usize(..n);
         let mut accepted = 0;
         for _ in 0..200_000 {
             let (y, m, d) = (years[pick(7)], months[pick(10)], days[pick(7)]);
