@@ -22,7 +22,7 @@ use ebay_import_model::{Position, SiteProfile};
 use ebay_import_pipeline::{find_header, run_import, ImportOptions, Input, HEADER_SEARCH_ROWS};
 use ebay_import_read::{parse_chunk, CsvSource, OwnedRecord, ParseSpec, RawBatch, ReadOptions};
 use ebay_import_resolve::{row_model, OnDuplicate, PositionedBatch, PreparedBatch, ResolvedBatch};
-use ebay_import_store::{AccountRef, JobRecord, Sink, SqliteStore};
+use ebay_import_store::{Access, AccountRef, JobRecord, Sink, SqliteStore, StoreOptions};
 use ebay_import_transform::{validate_batch, TypedBatch};
 use std::hint::black_box;
 use std::io::Cursor;
@@ -322,7 +322,9 @@ fn bench_store(c: &mut Criterion) {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("bench.db").display());
                 rt.block_on(async {
-                    let mut store = SqliteStore::connect(&url).await.expect("connect");
+                    let mut store = SqliteStore::open(&url, Access::Write, StoreOptions::default())
+                        .await
+                        .expect("connect");
                     let account = store
                         .account(&AccountRef::Slug("bench".into()))
                         .await
@@ -367,7 +369,7 @@ fn bench_pipeline(c: &mut Criterion) {
     g.bench_function("dry_run", |b| {
         b.iter(|| {
             let input = Input::from_reader("bench.csv", Box::new(Cursor::new(f.bytes)));
-            let mut observer = |_: &[ebay_import_model::Reject]| -> Result<(), String> { Ok(()) };
+            let mut observer = |_: &[ebay_import_model::Reject]| {};
             let summary = rt
                 .block_on(run_import::<SqliteStore>(
                     None,

@@ -1,25 +1,31 @@
 //! Flags, commands and exit codes.
 
+use crate::outfile::{OutputFile, Protected};
 use crate::output;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ebay_import_map::{ImportSchema, SCHEMAS};
-use ebay_import_model::{SiteProfile, SITES};
+use ebay_import_model::{stop, Reject, SiteProfile, SITES};
 use ebay_import_pipeline::{
-    inspect, run_import, Cursor, ImportOptions, ImportSummary, Input, InspectOptions, Resume,
-    DEFAULT_MAX_FILE_SIZE,
+    inspect, resume_job, run_import, ImportError, ImportOptions, ImportSummary, Input,
+    InspectOptions, DEFAULT_MAX_FILE_SIZE,
 };
 use ebay_import_read::{sniff::parse_delimiter, ReadOptions, DEFAULT_MAX_RECORD_BYTES};
 use ebay_import_report::{reject_json, RejectsCsv};
 use ebay_import_resolve::OnDuplicate;
-use ebay_import_store::{AccountRef, JobControl, JobLog, JobStatus, Store, StoreError};
+use ebay_import_store::{
+    database_files, Access, AccountRef, JobControl, JobLog, JobStatus, Store, StoreError,
+    StoreOptions,
+};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_TOO_MANY_REJECTS: u8 = 3;
+/// The jobs ended as their records say, but the `--rejects` report could not be written.
+pub const EXIT_REPORT_FAILED: u8 = 4;
 
 const DEFAULT_DATABASE: &str = "sqlite://ebay-import.db";
 
@@ -30,9 +36,15 @@ const DEFAULT_DATABASE: &str = "sqlite://ebay-import.db";
     about = "Import eBay seller CSV exports into a database, per account, with line-exact rejects"
 )]
 pub struct Cli {
-    /// Database URL: sqlite://PATH (created on first use) or postgres://USER@HOST/DATABASE.
-    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE)]
+    /// Database URL: sqlite://PATH (created on first use) or
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=…].
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE)]
     database: String,
+    /// How long to wait for another writer (SQLite) or for another import of the same account
+    /// (PostgreSQL) before giving up with exit 1, e.g. 30s, 5m; by default, as long as it
+    /// takes.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    lock_timeout: Option<Duration>,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,7 +73,14 @@ enum Command {
         id: String,
         #[arg(long)]
         json: bool,
+        /// Roll back even though later jobs found rows of the same tables unchanged (their
+        /// counts then describe rows that are gone).
+        #[arg(long)]
+        force: bool,
     },
+    /// Create the database or bring its schema up to date (imports do this themselves; a
+    /// deployment step run by a role allowed to create tables, when readers may not).
+    Migrate,
 }
 
 #[derive(Args, Debug)]
@@ -173,33 +192,114 @@ enum ErrorFormat {
     Json,
 }
 
-/// An error with the exit code it maps to.
+/// An error with the exit code it maps to; without an error the command ends quietly (its
+/// stdout was closed, as by `| head`).
 pub struct Failure {
-    pub error: anyhow::Error,
+    pub error: Option<anyhow::Error>,
     pub code: u8,
 }
 
 fn usage(e: impl Into<anyhow::Error>) -> Failure {
     Failure {
-        error: e.into(),
+        error: Some(e.into()),
         code: EXIT_USAGE,
     }
 }
 
 fn failed(e: impl Into<anyhow::Error>) -> Failure {
     Failure {
-        error: e.into(),
+        error: Some(e.into()),
         code: EXIT_FAILED,
     }
 }
 
+/// The exit code of a command stopped by `signal`: 128 + its number, as a shell reports it.
+fn stopped_code(signal: i32) -> u8 {
+    128u8.saturating_add(signal as u8)
+}
+
+/// A store error: a database that cannot be used is a set-up error (exit 2), a stop ends
+/// with 128 + the signal, anything else with exit 1.
+fn store_failure(e: StoreError) -> Failure {
+    match e {
+        StoreError::UnsupportedUrl(_) | StoreError::Connect(_) | StoreError::Unusable(_) => {
+            usage(e)
+        }
+        StoreError::Stopped(signal) => Failure {
+            error: Some(e.into()),
+            code: stopped_code(signal),
+        },
+        StoreError::Output(io) => output_failure(io),
+        e => failed(e),
+    }
+}
+
+fn import_failure(e: ImportError) -> Failure {
+    match e {
+        ImportError::Refused(_) | ImportError::Input(_) => usage(e),
+        ImportError::Store(e) => store_failure(e),
+        e => failed(e),
+    }
+}
+
+/// A write to stdout failed: a closed stdout ends the command quietly.
+fn output_failure(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure {
+            error: None,
+            code: EXIT_OK,
+        }
+    } else {
+        failed(anyhow::anyhow!("cannot write the output: {e}"))
+    }
+}
+
+/// Prints one line on stdout.
+fn print_line(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(output_failure)
+}
+
 pub async fn run(cli: Cli) -> Result<u8, Failure> {
+    let db = Database {
+        url: cli.database,
+        lock_timeout: cli.lock_timeout,
+    };
     match cli.command {
-        Command::Import(args) => import(&cli.database, args).await,
+        Command::Import(args) => import(&db, args).await,
         Command::Inspect(args) => inspect_cmd(args),
-        Command::Jobs { command } => jobs(&cli.database, command).await,
-        Command::Rollback { id, json } => rollback(&cli.database, &id, json).await,
-        Command::Resume { id, json } => resume(&cli.database, &id, json).await,
+        Command::Jobs { command } => jobs(&db, command).await,
+        Command::Rollback { id, json, force } => rollback(&db, &id, json, force).await,
+        Command::Resume { id, json } => resume(&db, &id, json).await,
+        Command::Migrate => migrate(&db).await,
+    }
+}
+
+/// The database the command works on.
+struct Database {
+    url: String,
+    lock_timeout: Option<Duration>,
+}
+
+impl Database {
+    /// A database that cannot be opened is a set-up error (exit 2), named in one line.
+    async fn open(&self, access: Access) -> Result<Store, Failure> {
+        let opts = StoreOptions {
+            lock_timeout: self.lock_timeout,
+        };
+        Store::open(&self.url, access, opts)
+            .await
+            .map_err(|e| match e {
+                StoreError::UnsupportedUrl(_)
+                | StoreError::Connect(_)
+                | StoreError::Unusable(_) => usage(e),
+                e => usage(anyhow::anyhow!(
+                    "cannot open database {}: {e}",
+                    redact(&self.url)
+                )),
+            })
     }
 }
 
@@ -223,14 +323,6 @@ fn read_options(d: &DialectArgs) -> Result<ReadOptions, Failure> {
         delimiter,
         max_record_bytes: d.max_line_bytes as usize,
         ..ReadOptions::default()
-    })
-}
-
-/// A database that cannot be opened is a set-up error (exit 2), named in one line.
-async fn open_store(url: &str) -> Result<Store, Failure> {
-    Store::connect(url).await.map_err(|e| match e {
-        StoreError::UnsupportedUrl(_) | StoreError::Connect(_) => usage(e),
-        e => usage(anyhow::anyhow!("cannot open database {}: {e}", redact(url))),
     })
 }
 
@@ -259,7 +351,56 @@ fn os_user() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-async fn import(database: &str, args: ImportArgs) -> Result<u8, Failure> {
+/// The `--rejects` report of an import: written as rejects are found, renamed into place at
+/// the end. A report that cannot be written does not stop the jobs; it is said at the end.
+struct RejectReport {
+    path: String,
+    csv: RejectsCsv<OutputFile>,
+    error: Option<std::io::Error>,
+}
+
+impl RejectReport {
+    fn create(path: &str, protected: &Protected) -> Result<RejectReport, Failure> {
+        let file = OutputFile::create(path, protected).map_err(|e| usage(anyhow::anyhow!(e)))?;
+        let csv = RejectsCsv::new(file)
+            .map_err(|e| usage(anyhow::anyhow!("cannot write {path}: {e}")))?;
+        Ok(RejectReport {
+            path: path.to_string(),
+            csv,
+            error: None,
+        })
+    }
+
+    fn write(&mut self, rejects: &[Reject]) {
+        if self.error.is_none() {
+            self.error = self.csv.write(rejects).err();
+        }
+    }
+
+    /// Puts the report in place, or says why it is not there (exit 4): the jobs' data is as
+    /// their records say either way.
+    fn finish(self, jobs: &[String]) -> u8 {
+        let result = match self.error {
+            Some(e) => Err(e),
+            None => self.csv.finish().and_then(OutputFile::commit),
+        };
+        match result {
+            Ok(()) => EXIT_OK,
+            Err(e) => {
+                eprintln!(
+                    "error: the rejects report {} could not be written ({e}); the jobs ended as \
+                     their records say, and `ebay-import jobs errors ID` gives their rejects \
+                     (job {})",
+                    self.path,
+                    jobs.join(", ")
+                );
+                EXIT_REPORT_FAILED
+            }
+        }
+    }
+}
+
+async fn import(db: &Database, args: ImportArgs) -> Result<u8, Failure> {
     let account = AccountRef::parse(&args.account).map_err(usage)?;
     check_names(&args.dialect)?;
     let mut opts = ImportOptions::new(account);
@@ -275,25 +416,23 @@ async fn import(database: &str, args: ImportArgs) -> Result<u8, Failure> {
         DuplicatePolicy::LastWins => OnDuplicate::LastWins,
     };
     // Every input is checked before anything is written, so a missing file is a usage error
-    // that leaves no job and no database behind.
+    // that leaves no job and no database behind; no output may be an input or the database.
     let mut inputs = Vec::with_capacity(args.files.len());
     for file in &args.files {
         inputs.push(Input::open(file, opts.max_file_size).map_err(usage)?);
     }
+    let protected = Protected::new(&args.files, database_files(&db.url));
+    let mut report = match &args.rejects {
+        None => None,
+        Some(path) => Some(RejectReport::create(path, &protected)?),
+    };
     let mut store = if args.dry_run {
         None
     } else {
-        Some(open_store(database).await?)
-    };
-    let mut rejects_csv = match &args.rejects {
-        None => None,
-        Some(path) => {
-            let file = File::create(path)
-                .map_err(|e| usage(anyhow::anyhow!("cannot create {path}: {e}")))?;
-            Some(RejectsCsv::new(BufWriter::new(file)).map_err(failed)?)
-        }
+        Some(db.open(Access::Write).await?)
     };
     let mut worst = EXIT_OK;
+    let mut jobs = Vec::new();
     for input in inputs {
         let bar = progress_bar(args.json);
         let progress = |rows: u64| {
@@ -301,36 +440,37 @@ async fn import(database: &str, args: ImportArgs) -> Result<u8, Failure> {
                 b.set_position(rows);
             }
         };
-        let mut observer = |rejects: &[ebay_import_model::Reject]| -> Result<(), String> {
-            match rejects_csv.as_mut() {
-                Some(w) => w
-                    .write(rejects)
-                    .map_err(|e| format!("cannot write the rejects file: {e}")),
-                None => Ok(()),
+        let mut observer = |rejects: &[Reject]| {
+            if let Some(r) = report.as_mut() {
+                r.write(rejects);
             }
         };
         let result = run_import(store.as_mut(), input, &opts, &mut observer, &progress).await;
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        let summary = result.map_err(failed)?;
+        let summary = result.map_err(import_failure)?;
         emit_summary(&summary, args.json);
-        let code = if summary.job.status == JobStatus::Failed {
-            EXIT_FAILED
-        } else if args
-            .max_rejects
-            .is_some_and(|max| summary.job.rejected > max)
-        {
-            EXIT_TOO_MANY_REJECTS
-        } else {
-            EXIT_OK
-        };
-        worst = worse(worst, code);
+        jobs.push(summary.job.id.to_string());
+        worst = worse(worst, job_exit_code(&summary, args.max_rejects));
+        if summary.job.status == JobStatus::Interrupted {
+            break;
+        }
     }
-    if let Some(w) = rejects_csv {
-        w.finish().map_err(failed)?;
+    if let Some(r) = report {
+        worst = worse(worst, r.finish(&jobs));
     }
     Ok(worst)
+}
+
+/// The exit code a job's outcome gives.
+fn job_exit_code(summary: &ImportSummary, max_rejects: Option<u64>) -> u8 {
+    match summary.job.status {
+        JobStatus::Failed => EXIT_FAILED,
+        JobStatus::Interrupted => stopped_code(stop::requested().unwrap_or(15)),
+        _ if max_rejects.is_some_and(|max| summary.job.rejected > max) => EXIT_TOO_MANY_REJECTS,
+        _ => EXIT_OK,
+    }
 }
 
 /// Unknown type or site names are usage errors, found before any job starts.
@@ -356,9 +496,13 @@ fn check_names(d: &DialectArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The worse of two exit codes: a stop, then a failed job, then an unwritten report, then too
+/// many rejects.
 fn worse(a: u8, b: u8) -> u8 {
     let rank = |c: u8| match c {
-        EXIT_FAILED => 3,
+        c if c > 128 => 5,
+        EXIT_FAILED => 4,
+        EXIT_REPORT_FAILED => 3,
         EXIT_TOO_MANY_REJECTS => 2,
         EXIT_OK => 0,
         _ => 1,
@@ -370,14 +514,25 @@ fn worse(a: u8, b: u8) -> u8 {
     }
 }
 
+/// Prints the job's summary; a job that did not complete also says why on stderr, so a
+/// scheduler that discards stdout still logs it. A closed stdout does not undo the job: the
+/// summary is then only lost.
 fn emit_summary(summary: &ImportSummary, json: bool) {
-    let mut out = std::io::stdout().lock();
+    let j = &summary.job;
     let text = if json {
         output::summary_json(summary).to_string()
     } else {
         output::summary_text(summary)
     };
-    let _ = writeln!(out, "{text}");
+    let _ = print_line(&text);
+    if matches!(j.status, JobStatus::Failed | JobStatus::Interrupted) {
+        eprintln!(
+            "ebay-import: job {} {}: {}",
+            j.id,
+            j.status.as_str(),
+            j.error.as_deref().unwrap_or("every record was rejected")
+        );
+    }
 }
 
 fn progress_bar(json: bool) -> Option<ProgressBar> {
@@ -411,18 +566,18 @@ fn inspect_cmd(args: InspectArgs) -> Result<u8, Failure> {
     };
     let input = Input::open(&args.file, opts.max_file_size).map_err(usage)?;
     let report = inspect(input, &opts).map_err(failed)?;
-    let mut out = std::io::stdout().lock();
     let text = if args.json {
         serde_json::to_string_pretty(&report).map_err(failed)?
     } else {
         output::inspect_text(&report)
     };
-    writeln!(out, "{text}").map_err(failed)?;
+    print_line(&text)?;
     Ok(EXIT_OK)
 }
 
-async fn jobs(database: &str, command: JobsCommand) -> Result<u8, Failure> {
-    let mut store = open_store(database).await?;
+async fn jobs(db: &Database, command: JobsCommand) -> Result<u8, Failure> {
+    // Reading never creates, migrates or writes the database.
+    let mut store = db.open(Access::Read).await?;
     match command {
         JobsCommand::List { account, json } => {
             let account = account
@@ -430,121 +585,107 @@ async fn jobs(database: &str, command: JobsCommand) -> Result<u8, Failure> {
                 .map(AccountRef::parse)
                 .transpose()
                 .map_err(usage)?;
-            let jobs = store.list_jobs(account.as_ref()).await.map_err(failed)?;
-            let mut out = std::io::stdout().lock();
+            let jobs = store
+                .list_jobs(account.as_ref())
+                .await
+                .map_err(store_failure)?;
             if json {
                 for job in &jobs {
-                    writeln!(out, "{}", serde_json::to_string(job).map_err(failed)?)
-                        .map_err(failed)?;
+                    print_line(&serde_json::to_string(job).map_err(failed)?)?;
                 }
             } else {
-                writeln!(out, "{}", output::jobs_table(&jobs)).map_err(failed)?;
+                print_line(&output::jobs_table(&jobs))?;
             }
         }
         JobsCommand::Show { id, json } => {
-            let job = store.job(&id).await.map_err(failed)?;
-            let mut out = std::io::stdout().lock();
+            let job = store.job(&id).await.map_err(store_failure)?;
             let text = if json {
                 serde_json::to_string_pretty(&job).map_err(failed)?
             } else {
                 output::job_text(&job)
             };
-            writeln!(out, "{text}").map_err(failed)?;
+            print_line(&text)?;
         }
         JobsCommand::Errors { id, format, out } => {
-            let job = store.job(&id).await.map_err(failed)?;
-            let rejects = store.rejects(job.id).await.map_err(failed)?;
-            let mut w: Box<dyn Write> = match &out {
+            let job = store.job(&id).await.map_err(store_failure)?;
+            match out {
                 Some(path) => {
-                    Box::new(BufWriter::new(File::create(path).map_err(|e| {
-                        usage(anyhow::anyhow!("cannot create {path}: {e}"))
-                    })?))
+                    let protected = Protected::new(&[], database_files(&db.url));
+                    let mut file = OutputFile::create(&path, &protected)
+                        .map_err(|e| usage(anyhow::anyhow!(e)))?;
+                    write_rejects(&mut store, job.id, format, &mut file)
+                        .await
+                        .map_err(|e| failed(anyhow::anyhow!("cannot write {path}: {e}")))?;
+                    file.commit()
+                        .map_err(|e| failed(anyhow::anyhow!("cannot write {path}: {e}")))?;
                 }
-                None => Box::new(std::io::stdout().lock()),
-            };
-            match format {
-                ErrorFormat::Csv => {
-                    let mut csv = RejectsCsv::new(&mut w).map_err(failed)?;
-                    csv.write(&rejects).map_err(failed)?;
-                    csv.finish().map_err(failed)?;
-                }
-                ErrorFormat::Json => {
-                    let all: Vec<_> = rejects.iter().map(reject_json).collect();
-                    writeln!(w, "{}", serde_json::to_string_pretty(&all).map_err(failed)?)
-                        .map_err(failed)?;
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    write_rejects(&mut store, job.id, format, &mut stdout)
+                        .await
+                        .map_err(store_failure)?;
                 }
             }
-            w.flush().map_err(failed)?;
         }
     }
     Ok(EXIT_OK)
 }
 
-async fn resume(database: &str, id: &str, json: bool) -> Result<u8, Failure> {
-    let mut store = open_store(database).await?;
-    let job = store.job(id).await.map_err(failed)?;
-    let cursor = match (job.status, &job.resume_cursor) {
-        (JobStatus::Interrupted | JobStatus::Failed, Some(c)) => {
-            serde_json::from_value::<Cursor>(c.clone()).map_err(|e| {
-                failed(anyhow::anyhow!(
-                    "job {}: unreadable resume point: {e}",
-                    job.id
-                ))
-            })?
+/// Streams a job's rejects as CSV or as a JSON array, one reject at a time.
+async fn write_rejects(
+    store: &mut Store,
+    job: uuid::Uuid,
+    format: ErrorFormat,
+    out: &mut dyn Write,
+) -> Result<(), StoreError> {
+    match format {
+        ErrorFormat::Csv => {
+            let mut csv = RejectsCsv::new(&mut *out)?;
+            store
+                .rejects(job, &mut |r| csv.write(std::slice::from_ref(&r)))
+                .await?;
+            csv.finish()?;
         }
-        (JobStatus::Interrupted | JobStatus::Failed, None) => {
-            return Err(usage(anyhow::anyhow!(
-                "job {} has no resume point: it ran without --commit-every or failed before \
-                 its first commit; import the file again",
-                job.id
-            )))
+        ErrorFormat::Json => {
+            out.write_all(b"[")?;
+            let mut first = true;
+            store
+                .rejects(job, &mut |r| {
+                    let sep = if std::mem::take(&mut first) {
+                        "\n"
+                    } else {
+                        ",\n"
+                    };
+                    write!(out, "{sep}{}", reject_json(&r))
+                })
+                .await?;
+            out.write_all(b"\n]\n")?;
         }
-        (status, _) => {
-            return Err(usage(anyhow::anyhow!(
-                "job {} is {}; only interrupted or failed jobs can be resumed",
-                job.id,
-                status.as_str()
-            )))
-        }
-    };
-    let input = Input::open(&job.file_name, u64::MAX).map_err(usage)?;
-    if input.size.is_some() && input.size != job.file_size {
-        return Err(usage(anyhow::anyhow!(
-            "{} is {} bytes but the job read {} bytes; it is not the same file",
-            job.file_name,
-            input.size.unwrap_or_default(),
-            job.file_size.unwrap_or_default()
-        )));
     }
-    let mut opts = ImportOptions::new(AccountRef::Id(job.account_id));
-    cursor.options.apply(&mut opts);
-    opts.max_file_size = u64::MAX;
-    opts.user = job.created_by.clone();
-    opts.resume = Some(Resume {
-        job: job.clone(),
-        cursor,
-    });
-    let mut observer = |_: &[ebay_import_model::Reject]| Ok(());
-    let summary = run_import(Some(&mut store), input, &opts, &mut observer, &|_| {})
-        .await
-        .map_err(failed)?;
-    emit_summary(&summary, json);
-    Ok(if summary.job.status == JobStatus::Failed {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    })
+    out.flush()?;
+    Ok(())
 }
 
-async fn rollback(database: &str, id: &str, json: bool) -> Result<u8, Failure> {
-    let mut store = open_store(database).await?;
-    let job = store.job(id).await.map_err(failed)?;
-    let summary = store.rollback_job(&job).await.map_err(failed)?;
-    let mut out = std::io::stdout().lock();
+async fn resume(db: &Database, id: &str, json: bool) -> Result<u8, Failure> {
+    let mut store = db.open(Access::Write).await?;
+    let summary = resume_job(&mut store, id, &mut |_| {}, &|_| {})
+        .await
+        .map_err(import_failure)?;
+    emit_summary(&summary, json);
+    Ok(job_exit_code(&summary, None))
+}
+
+async fn rollback(db: &Database, id: &str, json: bool, force: bool) -> Result<u8, Failure> {
+    let mut store = db.open(Access::Write).await?;
+    let job = store.job(id).await.map_err(store_failure)?;
+    let (job, summary) = store
+        .rollback_job(job.id, force)
+        .await
+        .map_err(store_failure)?;
     let text = if json {
         serde_json::json!({
             "job_id": job.id,
-            "status": JobStatus::RolledBack,
+            "status": job.status,
             "deleted": summary.deleted,
             "restored": summary.restored,
         })
@@ -557,8 +698,34 @@ async fn rollback(database: &str, id: &str, json: bool) -> Result<u8, Failure> {
             .collect();
         format!("job {} rolled back; {}", job.id, tables.join("; "))
     };
-    writeln!(out, "{text}").map_err(failed)?;
+    print_line(&text)?;
     Ok(EXIT_OK)
+}
+
+async fn migrate(db: &Database) -> Result<u8, Failure> {
+    db.open(Access::Write).await?;
+    print_line(&format!("{}: the schema is up to date", redact(&db.url)))?;
+    Ok(EXIT_OK)
+}
+
+/// Parses durations like `30s`, `5m`, `1h`, `250ms`, `90` (seconds).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("not a duration: {s:?} (try 30s, 5m, 1h)"))?;
+    let ms = match unit.trim() {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        other => return Err(format!("unknown duration unit {other:?} (use ms, s, m, h)")),
+    };
+    n.checked_mul(ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("duration {s:?} is too long"))
 }
 
 /// The record limit: chunks of records are addressed with 32-bit offsets.
@@ -625,5 +792,21 @@ mod tests {
     fn worst_exit_code_wins() {
         assert_eq!(worse(EXIT_OK, EXIT_TOO_MANY_REJECTS), EXIT_TOO_MANY_REJECTS);
         assert_eq!(worse(EXIT_FAILED, EXIT_TOO_MANY_REJECTS), EXIT_FAILED);
+        assert_eq!(
+            worse(EXIT_REPORT_FAILED, EXIT_TOO_MANY_REJECTS),
+            EXIT_REPORT_FAILED
+        );
+        assert_eq!(worse(EXIT_FAILED, stopped_code(15)), 143);
+        assert_eq!(stopped_code(2), 130);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3 fortnights").is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! row model reads the same in the database, the CSV report and the JSON summary.
 
 mod site;
+pub mod stop;
 
 pub use site::{SiteProfile, SITES};
 

@@ -1,10 +1,12 @@
-//! Inputs: a file path or `-` for stdin, read once, with the size limit enforced and the
-//! SHA-256 of the bytes computed on the way through.
+//! Inputs: a file path or `-` for stdin, read once, with the size limit enforced, the SHA-256
+//! of the bytes computed on the way through, and a check that the file did not change while
+//! it was read.
 
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 /// What the user asked to import.
 pub struct Input {
@@ -13,6 +15,15 @@ pub struct Input {
     /// Size from the file system; `None` for stdin.
     pub size: Option<u64>,
     reader: Box<dyn Read + Send>,
+    /// The opened file as it was when opened, to tell whether it changed while it was read.
+    watch: Option<Watch>,
+}
+
+/// A file's size and modification time when it was opened, and a handle to look again.
+struct Watch {
+    file: File,
+    len: u64,
+    modified: Option<SystemTime>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +32,8 @@ pub enum InputError {
     Open { path: String, error: io::Error },
     #[error("{path}: {size} bytes is over the limit of {limit} bytes; raise --max-file-size to import it")]
     TooLarge { path: String, size: u64, limit: u64 },
+    #[error("{path} changed while it was read (another program is writing it?): {what}; import it again once it is complete")]
+    Changed { path: String, what: String },
 }
 
 impl Input {
@@ -30,6 +43,7 @@ impl Input {
                 name: "-".into(),
                 size: None,
                 reader: Box::new(io::stdin()),
+                watch: None,
             });
         }
         let file = File::open(path).map_err(|error| InputError::Open {
@@ -53,10 +67,16 @@ impl Input {
                 limit: max_size,
             });
         }
+        let watch = file.try_clone().ok().map(|handle| Watch {
+            file: handle,
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        });
         Ok(Input {
             name: path.into(),
             size: Some(meta.len()),
             reader: Box::new(file),
+            watch,
         })
     }
 
@@ -65,12 +85,17 @@ impl Input {
             name: name.into(),
             size: None,
             reader,
+            watch: None,
         }
     }
 
     /// The stream, hashing and counting as it is read and failing past `max_size` bytes.
     pub fn into_stream(self, max_size: u64) -> (Box<dyn Read + Send>, Digest256) {
-        let digest = Digest256(Arc::new(Mutex::new((Sha256::new(), 0))));
+        let digest = Digest256 {
+            state: Arc::new(Mutex::new((Sha256::new(), 0))),
+            name: self.name,
+            watch: self.watch.map(Arc::new),
+        };
         let reader = HashingReader {
             inner: self.reader,
             digest: digest.clone(),
@@ -80,14 +105,49 @@ impl Input {
     }
 }
 
-/// The running SHA-256 and byte count of an input.
+/// The running SHA-256 and byte count of an input, and what its file was like when opened.
 #[derive(Clone)]
-pub struct Digest256(Arc<Mutex<(Sha256, u64)>>);
+pub struct Digest256 {
+    state: Arc<Mutex<(Sha256, u64)>>,
+    name: String,
+    watch: Option<Arc<Watch>>,
+}
 
 impl Digest256 {
+    /// Once the input was read to its end: an error when the file's size or modification time
+    /// is not what it was when it was opened, or the bytes read are not its size (it was
+    /// truncated, appended to or rewritten meanwhile).
+    pub fn check_unchanged(&self) -> Result<(), InputError> {
+        let Some(w) = &self.watch else {
+            return Ok(());
+        };
+        let read = self.state.lock().expect("digest lock").1;
+        let now = w.file.metadata().map_err(|error| InputError::Open {
+            path: self.name.clone(),
+            error,
+        })?;
+        let what = if now.len() != w.len {
+            format!(
+                "it was {} bytes when the import started and is {} bytes now",
+                w.len,
+                now.len()
+            )
+        } else if read != w.len {
+            format!("it is {} bytes but {read} bytes were read", w.len)
+        } else if now.modified().ok() != w.modified {
+            "it was modified (same size, new modification time)".to_string()
+        } else {
+            return Ok(());
+        };
+        Err(InputError::Changed {
+            path: self.name.clone(),
+            what,
+        })
+    }
+
     /// The hex digest and the byte count of what was read so far.
     pub fn finish(&self) -> (String, u64) {
-        let guard = self.0.lock().expect("digest lock");
+        let guard = self.state.lock().expect("digest lock");
         let hex = guard
             .0
             .clone()
@@ -108,7 +168,7 @@ struct HashingReader {
 impl Read for HashingReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let mut guard = self.digest.0.lock().expect("digest lock");
+        let mut guard = self.digest.state.lock().expect("digest lock");
         guard.0.update(&buf[..n]);
         guard.1 += n as u64;
         if guard.1 > self.limit {

@@ -14,10 +14,11 @@ pub use inspect::{inspect, InspectOptions, InspectReport};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
 use ebay_import_map::{ImportSchema, Rollup};
+use ebay_import_model::{stop, SiteProfile};
 use ebay_import_model::{ErrorCode, Footer, Position, Reject, SkipReason};
 use ebay_import_read::{sniff::delimiter_name, ParseSpec, ReadOptions};
 use ebay_import_resolve::{row_model, OnDuplicate, Outcome, ResolvedBatch, Tally};
-use ebay_import_store::{AccountRef, JobRecord, JobStatus, Sink, StoreError, TableCounts};
+use ebay_import_store::{AccountRef, JobLog, JobRecord, JobStatus, Sink, StoreError, TableCounts};
 use engine::Staged;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -55,39 +56,36 @@ pub struct Resume {
     pub cursor: Cursor,
 }
 
-/// What a `--commit-every` commit records in its job, in the same transaction: the last
-/// committed chunk, where the next one starts, the counts so far and the options the job ran
-/// with.
+/// Where a `--commit-every` job can resume, recorded in its job by each commit, in the same
+/// transaction as the rows and the counts so far: the last committed chunk, where the next
+/// one starts, a digest of the input up to there (so a resumed job can tell the same file),
+/// the footer seen and the options that decide how the file is read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
     /// Chunks `0..=chunk` are committed.
     pub chunk: u64,
     /// The position (line, byte offset, record) the next chunk starts at.
     pub next: Position,
-    pub rows_read: u64,
-    pub skipped: u64,
-    pub errors_by_code: BTreeMap<String, u64>,
+    /// XXH3-128 (hex) of the decoded input up to `next`.
+    pub digest: String,
     pub footer: Footer,
-    /// Records inserted, updated, unchanged and rejected.
-    pub counts: [u64; 4],
-    /// Stored rows per table: inserted, updated, unchanged.
-    pub tables: BTreeMap<String, [u64; 3]>,
     pub options: ResumeOptions,
 }
 
-impl Cursor {
-    fn tally(&self) -> Tally {
-        let [inserted, updated, unchanged, rejected] = self.counts;
-        Tally {
-            inserted,
-            updated,
-            unchanged,
-            rejected,
-            tables: ebay_import_store::DATA_TABLES
-                .iter()
-                .filter_map(|(t, _)| self.tables.get(*t).map(|c| (*t, *c)))
-                .collect(),
-        }
+/// The counts a job's record holds, as a tally to go on from.
+fn tally_of(job: &JobRecord) -> Tally {
+    Tally {
+        inserted: job.inserted,
+        updated: job.updated,
+        unchanged: job.unchanged,
+        rejected: job.rejected,
+        tables: ebay_import_store::DATA_TABLES
+            .iter()
+            .filter_map(|(t, _)| {
+                let c = job.tables.get(*t)?;
+                Some((*t, [c.inserted, c.updated, c.unchanged]))
+            })
+            .collect(),
     }
 }
 
@@ -164,10 +162,15 @@ pub enum ImportError {
     Header(#[from] HeaderError),
     #[error("{0}")]
     Store(#[from] StoreError),
-    #[error("{0}")]
-    Rejects(String),
+    /// The file is not the one the resumed job read.
     #[error("{0}")]
     Resume(String),
+    /// A job that cannot be resumed (its state, no resume point): a usage error.
+    #[error("{0}")]
+    Refused(String),
+    /// A stop was requested (SIGTERM, SIGINT).
+    #[error("stopped by {}", stop::signal_name(*.0))]
+    Stopped(i32),
     #[error("counts do not reconcile: read {read} != inserted {inserted} + updated {updated} + unchanged {unchanged} + rejected {rejected}; this is a bug, please report it with the file")]
     Reconcile {
         read: u64,
@@ -176,6 +179,16 @@ pub enum ImportError {
         unchanged: u64,
         rejected: u64,
     },
+}
+
+impl ImportError {
+    /// The signal that stopped the job, if a requested stop is why it ended.
+    fn stop_signal(&self) -> Option<i32> {
+        match self {
+            ImportError::Stopped(s) | ImportError::Store(StoreError::Stopped(s)) => Some(*s),
+            _ => None,
+        }
+    }
 }
 
 /// The result of one import job.
@@ -197,14 +210,17 @@ impl ImportSummary {
     }
 }
 
-/// Where rejects go as they are found (a CSV report, say), besides the job's record.
-pub type RejectObserver<'a> = &'a mut (dyn FnMut(&[Reject]) -> Result<(), String> + Send);
+/// Where rejects go as they are found (a CSV report, say), besides the job's record. A
+/// report that cannot be written is the observer's to remember: the job goes on.
+pub type RejectObserver<'a> = &'a mut (dyn FnMut(&[Reject]) + Send);
 
 /// Runs one import job. With `sink` the job is recorded and its rows are written in one
-/// transaction; without (`--dry-run`), nothing is written anywhere. A failure before the job
-/// exists (the account) is an `Err`; a failure of the job itself rolls its writes back and
-/// comes back as a summary whose job is `failed` with the reason in `job.error`.
-pub async fn run_import<S: Sink>(
+/// transaction (one per `--commit-every` part), the job's final record in the last of them;
+/// without (`--dry-run`), nothing is written anywhere. A failure before the job exists (the
+/// account, its lock) is an `Err`; a failure of the job itself rolls its uncommitted writes
+/// back and comes back as a summary whose job is `failed` (or `interrupted`, when a stop was
+/// requested) with the reason, and what of it is stored, in `job.error`.
+pub async fn run_import<S: Sink + JobLog>(
     mut sink: Option<&mut S>,
     input: Input,
     opts: &ImportOptions,
@@ -232,60 +248,26 @@ pub async fn run_import<S: Sink>(
     };
     job.status = JobStatus::Processing;
     let (stream, digest) = input.into_stream(opts.max_file_size);
-    let mut run = JobRun {
-        job,
-        warnings: Vec::new(),
-        footer: Footer::default(),
-        variant: None,
-        template: Vec::new(),
-        notes: BTreeMap::new(),
-    };
+    let mut run = JobRun::new(job);
     if let Some(s) = sink.as_deref_mut() {
-        s.save_job(&run.job).await?;
+        s.claim_job(run.job.id).await?;
+        if let Err(e) = s.save_job(&run.job).await {
+            s.release_job(run.job.id).await?;
+            return Err(e.into());
+        }
     }
-    let result = run
+    let ran = run
         .execute(sink.as_deref_mut(), stream, opts, on_rejects, progress)
         .await;
-    let (sha, bytes) = digest.finish();
-    run.job.file_sha256 = Some(sha);
-    run.job.file_size = run.job.file_size.or(Some(bytes));
-    run.job.finished_at = Some(ebay_import_store::now());
-    match result {
-        Ok(()) => {
-            run.job.status = if run.job.rejected == 0 {
-                JobStatus::Completed
-            } else if run.job.rejected == run.job.rows_read {
-                JobStatus::Failed
-            } else {
-                JobStatus::PartiallyFailed
-            };
-        }
-        Err(e) => {
-            if let Some(s) = sink.as_deref_mut() {
-                // The job's writes go; its record stays, marked failed.
-                let _ = s.rollback().await;
-            }
-            run.job.status = JobStatus::Failed;
-            run.job.error = Some(e.to_string());
-        }
+    let finished = match ran {
+        Ok(()) => run.finish(sink.as_deref_mut(), &digest, opts).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = finished {
+        run.fail(sink.as_deref_mut(), &digest, opts, e).await?;
     }
-    run.job.metadata = serde_json::json!({
-        "footer": run.footer,
-        "warnings": run.warnings,
-        "dry_run": opts.dry_run,
-        "variant": run.variant,
-        "warning_codes": run
-            .notes
-            .iter()
-            .map(|(code, (n, first))| {
-                let v = serde_json::json!({ "count": n, "first_line": first.line, "column": first.column });
-                (code.to_string(), v)
-            })
-            .collect::<serde_json::Map<_, _>>(),
-        "template": run.template.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
-    });
     if let Some(s) = sink {
-        s.save_job(&run.job).await?;
+        s.release_job(run.job.id).await?;
     }
     Ok(ImportSummary {
         job: run.job,
@@ -295,8 +277,98 @@ pub async fn run_import<S: Sink>(
     })
 }
 
+/// Continues an interrupted or failed `--commit-every` job after its last commit. The job is
+/// claimed first, so of several resumes started together exactly one runs (the others wait,
+/// then find it finished, or are refused while it runs); its record is read again under the
+/// claim and its file opened as recorded (run it from the same directory).
+pub async fn resume_job<S: Sink + JobLog>(
+    store: &mut S,
+    id: &str,
+    on_rejects: RejectObserver<'_>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ImportSummary, ImportError> {
+    let seen = store.job(id).await?;
+    if seen.status == JobStatus::Processing {
+        return Err(ImportError::Refused(format!(
+            "job {} is running in another process; only interrupted or failed jobs can be resumed",
+            seen.id
+        )));
+    }
+    store.claim_job(seen.id).await?;
+    let opts = match resumable(store, seen.id).await {
+        Ok(opts) => opts,
+        Err(e) => {
+            store.release_job(seen.id).await?;
+            return Err(e);
+        }
+    };
+    let input = match Input::open(&opts.1.job.file_name, u64::MAX) {
+        Ok(input) => input,
+        Err(e) => {
+            store.release_job(seen.id).await?;
+            return Err(e.into());
+        }
+    };
+    let (mut opts, resume) = opts;
+    if input.size.is_some() && input.size != resume.job.file_size {
+        store.release_job(seen.id).await?;
+        return Err(ImportError::Refused(format!(
+            "{} is {} bytes but the job read {} bytes; it is not the same file",
+            resume.job.file_name,
+            input.size.unwrap_or_default(),
+            resume.job.file_size.unwrap_or_default()
+        )));
+    }
+    opts.resume = Some(resume);
+    run_import(Some(store), input, &opts, on_rejects, progress).await
+}
+
+/// The job's record, read under its claim, and the options to go on with: only an
+/// interrupted or failed job with a resume point can be resumed.
+async fn resumable<S: Sink + JobLog>(
+    store: &mut S,
+    id: Uuid,
+) -> Result<(ImportOptions, Resume), ImportError> {
+    let job = store.job(&id.to_string()).await?;
+    // This process holds the job's run lock: one still recorded as processing has no process.
+    let job = match job.status {
+        JobStatus::Processing => ebay_import_store::interrupted(&job),
+        _ => job,
+    };
+    let cursor = match (job.status, &job.resume_cursor) {
+        (JobStatus::Interrupted | JobStatus::Failed, Some(c)) => {
+            serde_json::from_value::<Cursor>(c.clone()).map_err(|e| {
+                ImportError::Refused(format!("job {}: unreadable resume point: {e}", job.id))
+            })?
+        }
+        (JobStatus::Interrupted | JobStatus::Failed, None) => {
+            return Err(ImportError::Refused(format!(
+                "job {} has no resume point: it ran without --commit-every or failed before \
+                 its first commit; import the file again",
+                job.id
+            )))
+        }
+        (status, _) => {
+            return Err(ImportError::Refused(format!(
+                "job {} is {}; only interrupted or failed jobs can be resumed",
+                job.id,
+                status.as_str()
+            )))
+        }
+    };
+    let mut opts = ImportOptions::new(AccountRef::Id(job.account_id));
+    cursor.options.apply(&mut opts);
+    opts.max_file_size = u64::MAX;
+    opts.user = job.created_by.clone();
+    Ok((opts, Resume { job, cursor }))
+}
+
 struct JobRun {
     job: JobRecord,
+    /// The job's record as last committed: what is stored of it if the rest fails.
+    committed: JobRecord,
+    /// The whole input was read.
+    read_to_end: bool,
     warnings: Vec<String>,
     footer: Footer,
     /// The known layout of the file, if the header names one.
@@ -307,7 +379,187 @@ struct JobRun {
     notes: BTreeMap<&'static str, (u64, Reject)>,
 }
 
+/// A job's counts as it goes, committed or not.
+#[derive(Default)]
+struct Counts {
+    tally: Tally,
+    errors_by_code: BTreeMap<String, u64>,
+    rows_read: u64,
+    skipped: u64,
+    /// Records rejected before their row model saw them (structure, encoding).
+    structural: u64,
+}
+
 impl JobRun {
+    fn new(job: JobRecord) -> JobRun {
+        JobRun {
+            committed: job.clone(),
+            job,
+            read_to_end: false,
+            warnings: Vec::new(),
+            footer: Footer::default(),
+            variant: None,
+            template: Vec::new(),
+            notes: BTreeMap::new(),
+        }
+    }
+
+    /// The job's metadata: footer, warnings, layout, template parameters, warning codes.
+    fn metadata(&self, opts: &ImportOptions) -> serde_json::Value {
+        serde_json::json!({
+            "footer": self.footer,
+            "warnings": self.warnings,
+            "dry_run": opts.dry_run,
+            "variant": self.variant,
+            "warning_codes": self
+                .notes
+                .iter()
+                .map(|(code, (n, first))| {
+                    let v = serde_json::json!({ "count": n, "first_line": first.line, "column": first.column });
+                    (code.to_string(), v)
+                })
+                .collect::<serde_json::Map<_, _>>(),
+            "template": self.template.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
+        })
+    }
+
+    /// Writes the counts into the job record.
+    fn record_counts(&mut self, c: &Counts) {
+        let j = &mut self.job;
+        j.rows_read = c.rows_read;
+        j.inserted = c.tally.inserted;
+        j.updated = c.tally.updated;
+        j.unchanged = c.tally.unchanged;
+        j.rejected = c.tally.rejected + c.structural;
+        j.skipped = c.skipped;
+        j.errors_by_code = c.errors_by_code.clone();
+        j.tables = c
+            .tally
+            .tables
+            .iter()
+            .map(|(t, n)| {
+                let counts = TableCounts {
+                    inserted: n[0],
+                    updated: n[1],
+                    unchanged: n[2],
+                };
+                (t.to_string(), counts)
+            })
+            .collect();
+    }
+
+    /// The input was read and stored: checks it did not change meanwhile, then writes the
+    /// job's final record in the data transaction and commits both.
+    async fn finish<S: Sink>(
+        &mut self,
+        sink: Option<&mut S>,
+        digest: &Digest256,
+        opts: &ImportOptions,
+    ) -> Result<(), ImportError> {
+        digest.check_unchanged()?;
+        let (sha, bytes) = digest.finish();
+        let j = &mut self.job;
+        j.file_sha256 = Some(sha);
+        j.file_size = Some(bytes);
+        j.finished_at = Some(ebay_import_store::now());
+        j.resume_cursor = None;
+        j.status = if j.rejected == 0 {
+            JobStatus::Completed
+        } else if j.rejected == j.rows_read {
+            JobStatus::Failed
+        } else {
+            JobStatus::PartiallyFailed
+        };
+        self.job.metadata = self.metadata(opts);
+        if let Some(s) = sink {
+            s.save_job(&self.job).await?;
+            s.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// The job ended early: its uncommitted writes go, and its record (as last committed, so
+    /// its counts and cursor say what is stored) becomes failed or interrupted, with why.
+    async fn fail<S: Sink + JobLog>(
+        &mut self,
+        mut sink: Option<&mut S>,
+        digest: &Digest256,
+        opts: &ImportOptions,
+        e: ImportError,
+    ) -> Result<(), ImportError> {
+        if let Some(s) = sink.as_deref_mut() {
+            s.rollback().await?;
+            // A final commit whose answer was lost may have landed: its record tells.
+            if self.job.finished_at.is_some() {
+                let stored = s.job(&self.job.id.to_string()).await?;
+                if stored.finished_at == self.job.finished_at {
+                    self.job = stored;
+                    return Ok(());
+                }
+            }
+        }
+        let mut job = self.committed.clone();
+        (job.status, job.error) = match e.stop_signal() {
+            Some(signal) => {
+                let why = format!("stopped by {} before finishing", stop::signal_name(signal));
+                let why = ebay_import_store::interrupted_reason(&job, &why);
+                (JobStatus::Interrupted, Some(why))
+            }
+            None => {
+                let why = format!("{e}; {}", ebay_import_store::stored_part(&job));
+                (JobStatus::Failed, Some(why))
+            }
+        };
+        job.finished_at = Some(ebay_import_store::now());
+        job.metadata = self.metadata(opts);
+        job.import_type = self.job.import_type.clone();
+        job.encoding = self.job.encoding.clone();
+        job.delimiter = self.job.delimiter.clone();
+        job.site = self.job.site.clone();
+        if self.read_to_end {
+            let (sha, bytes) = digest.finish();
+            job.file_sha256 = Some(sha);
+            job.file_size = Some(bytes);
+        }
+        if let Some(s) = sink {
+            s.save_job(&job).await?;
+        }
+        self.job = job;
+        Ok(())
+    }
+
+    /// Commits what the job has stored so far, with its counts and where to resume.
+    async fn checkpoint<S: Sink>(
+        &mut self,
+        s: &mut S,
+        schema: &ImportSchema,
+        counts: &mut Counts,
+        raw: &ebay_import_read::RawBatch,
+        opts: &ImportOptions,
+    ) -> Result<(), ImportError> {
+        let (account, job) = (self.job.account_id, self.job.id);
+        refresh(s, account, job, schema, &mut counts.tally).await?;
+        self.record_counts(counts);
+        let cursor = Cursor {
+            chunk: raw.seq,
+            next: raw.end,
+            digest: format!("{:032x}", raw.digest),
+            footer: self.footer.clone(),
+            options: ResumeOptions::of(opts),
+        };
+        self.job.resume_cursor = Some(serde_json::to_value(&cursor).expect("cursor serializes"));
+        self.job.metadata = self.metadata(opts);
+        s.save_job(&self.job).await?;
+        s.commit().await?;
+        self.committed = self.job.clone();
+        let rest = self
+            .job
+            .file_size
+            .map(|size| size.saturating_sub(raw.end.byte));
+        s.begin(account, rest).await?;
+        Ok(())
+    }
+
     async fn execute<S: Sink>(
         &mut self,
         mut sink: Option<&mut S>,
@@ -348,7 +600,10 @@ impl JobRun {
                 mapping.unknown.join(", ")
             ));
         }
-        let mut skipped = header.skipped.len() as u64;
+        let mut counts = Counts {
+            skipped: header.skipped.len() as u64,
+            ..Counts::default()
+        };
         source.consume_records(header.index + 1);
         let present = mapping.present_fields();
         let spec = ParseSpec {
@@ -382,25 +637,24 @@ impl JobRun {
         // About how much of the file each transaction reads: a store may load a big part
         // differently.
         let file_size = self.job.file_size;
-        let rest = move |from: u64| file_size.map(|size| size.saturating_sub(from));
         if let Some(s) = sink.as_deref_mut() {
             let from = opts.resume.as_ref().map_or(0, |r| r.cursor.next.byte);
-            s.begin(self.job.account_id, rest(from)).await?;
+            s.begin(
+                self.job.account_id,
+                file_size.map(|n| n.saturating_sub(from)),
+            )
+            .await?;
         }
-        let mut tally = Tally::default();
-        let mut errors_by_code: BTreeMap<String, u64> = BTreeMap::new();
-        let mut rows_read = 0u64;
-        let mut structural = 0u64;
         // A resumed job starts from its last commit's counts; its chunks up to that commit are
         // read again only to rebuild the row model's state (grouping, the duplicate check).
         let replay_upto = opts.resume.as_ref().map(|r| {
-            let c = &r.cursor;
-            rows_read = c.rows_read;
-            skipped = c.skipped;
-            errors_by_code = c.errors_by_code.clone();
-            self.footer = c.footer.clone();
-            tally = c.tally();
-            c.chunk
+            let j = &r.job;
+            counts.rows_read = j.rows_read;
+            counts.skipped = j.skipped;
+            counts.errors_by_code = j.errors_by_code.clone();
+            counts.tally = tally_of(j);
+            self.footer = r.cursor.footer.clone();
+            r.cursor.chunk
         });
         let job_id = self.job.id;
         let account = self.job.account_id;
@@ -419,20 +673,11 @@ impl JobRun {
                         .remove(&batch.seq)
                         .expect("a chunk is read before it is resolved");
                     if let Some(upto) = replay_upto.filter(|&k| batch.seq <= k) {
+                        if let Some(signal) = stop::requested() {
+                            return Err(ImportError::Stopped(signal));
+                        }
                         if batch.seq == upto {
-                            let cursor = &opts.resume.as_ref().expect("resuming").cursor;
-                            if raw.end != cursor.next {
-                                return Err(ImportError::Resume(format!(
-                                    "{} is not the file the job started with (its committed \
-                                     part ends at line {}, byte {}; the file now has a record \
-                                     boundary at line {}, byte {}); import it as a new job",
-                                    self.job.file_name,
-                                    cursor.next.line,
-                                    cursor.next.byte,
-                                    raw.end.line,
-                                    raw.end.byte
-                                )));
-                            }
+                            self.check_replayed(&raw, opts)?;
                         }
                         continue;
                     }
@@ -441,57 +686,53 @@ impl JobRun {
                         .iter()
                         .filter(|s| s.reason != SkipReason::BlankLine)
                         .count() as u64;
-                    skipped += raw.skipped.len() as u64;
-                    rows_read += raw.records - body_skipped;
+                    counts.skipped += raw.skipped.len() as u64;
+                    counts.rows_read += raw.records - body_skipped;
                     since_commit += raw.records - body_skipped;
-                    structural += raw.rejects.len() as u64;
+                    counts.structural += raw.rejects.len() as u64;
                     merge_footer(&mut self.footer, &raw.footer);
                     self.report(
                         &mut sink,
                         job_id,
                         &raw.rejects,
-                        &mut errors_by_code,
+                        &mut counts.errors_by_code,
                         on_rejects,
                     )
                     .await?;
-                    progress(rows_read);
+                    progress(counts.rows_read);
                     self.store(
                         &mut sink,
                         account,
                         job_id,
                         &batch,
                         mapping.schema.rollups,
-                        &mut tally,
-                        &mut errors_by_code,
+                        &mut counts,
                         on_rejects,
                     )
                     .await?;
-                    let due = opts.commit_every.is_some_and(|n| since_commit >= n);
-                    if let (true, true, Some(s)) = (due, boundary, sink.as_deref_mut()) {
-                        refresh(s, account, job_id, mapping.schema, &mut tally).await?;
-                        let mut at = tally.clone();
-                        at.rejected += structural;
-                        let cursor = Cursor {
-                            chunk: batch.seq,
-                            next: raw.end,
-                            rows_read,
-                            skipped,
-                            errors_by_code: errors_by_code.clone(),
-                            footer: self.footer.clone(),
-                            counts: [at.inserted, at.updated, at.unchanged, at.rejected],
-                            tables: at.tables.iter().map(|(t, c)| (t.to_string(), *c)).collect(),
-                            options: ResumeOptions::of(opts),
-                        };
-                        let json = serde_json::to_value(&cursor).expect("cursor serializes");
-                        s.checkpoint(job_id, &json).await?;
-                        s.commit().await?;
-                        s.begin(account, rest(raw.end.byte)).await?;
-                        since_commit = 0;
+                    // A --commit-every job commits where no order continues into a later
+                    // batch, and stops there when asked to; another job stops at once.
+                    let stop = stop::requested();
+                    if let Some(n) = opts.commit_every {
+                        if !boundary {
+                            continue;
+                        }
+                        if since_commit > 0 && (stop.is_some() || since_commit >= n) {
+                            if let Some(s) = sink.as_deref_mut() {
+                                self.checkpoint(s, mapping.schema, &mut counts, &raw, opts)
+                                    .await?;
+                            }
+                            since_commit = 0;
+                        }
+                    }
+                    if let Some(signal) = stop {
+                        return Err(ImportError::Stopped(signal));
                     }
                 }
                 Staged::Failed(e) => return Err(e.into()),
                 Staged::Finished { entities: n, notes } => {
                     self.warnings.extend(notes);
+                    self.read_to_end = true;
                     entities = Some(n);
                 }
             }
@@ -501,21 +742,71 @@ impl JobRun {
                 "the reading threads stopped early",
             )));
         };
-        tally.rejected += structural;
-        if tally.records() != rows_read {
+        self.check_counts(&counts)?;
+        self.footer_and_date_warnings(&counts, entities, mapping.schema, site);
+        if let Some(s) = sink {
+            refresh(s, account, job_id, mapping.schema, &mut counts.tally).await?;
+        }
+        self.record_counts(&counts);
+        Ok(())
+    }
+
+    /// At the last replayed chunk of a resumed job: the file must be the one its committed
+    /// part was read from, byte for byte.
+    fn check_replayed(
+        &self,
+        raw: &ebay_import_read::RawBatch,
+        opts: &ImportOptions,
+    ) -> Result<(), ImportError> {
+        let cursor = &opts.resume.as_ref().expect("resuming").cursor;
+        let digest = format!("{:032x}", raw.digest);
+        if raw.end != cursor.next || digest != cursor.digest {
+            return Err(ImportError::Resume(format!(
+                "{} is not the file the job started with: its committed part (lines 1 to {}, \
+                 {} bytes) {}; restore that file to resume, or import it as a new job",
+                self.job.file_name,
+                cursor.next.line.saturating_sub(1),
+                cursor.next.byte,
+                if raw.end != cursor.next {
+                    format!(
+                        "ends elsewhere now (a record boundary at line {}, byte {})",
+                        raw.end.line, raw.end.byte
+                    )
+                } else {
+                    "has different content now".to_string()
+                }
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_counts(&self, c: &Counts) -> Result<(), ImportError> {
+        let t = &c.tally;
+        if t.records() + c.structural != c.rows_read {
             return Err(ImportError::Reconcile {
-                read: rows_read,
-                inserted: tally.inserted,
-                updated: tally.updated,
-                unchanged: tally.unchanged,
-                rejected: tally.rejected,
+                read: c.rows_read,
+                inserted: t.inserted,
+                updated: t.updated,
+                unchanged: t.unchanged,
+                rejected: t.rejected + c.structural,
             });
         }
-        if let (Some(count), seen) = (self.footer.record_count, entities) {
-            if count != seen {
+        Ok(())
+    }
+
+    fn footer_and_date_warnings(
+        &mut self,
+        c: &Counts,
+        entities: u64,
+        schema: &ImportSchema,
+        site: &SiteProfile,
+    ) {
+        let structural = c.structural;
+        if let Some(count) = self.footer.record_count {
+            if count != entities {
                 self.warnings.push(format!(
-                    "the footer says {count} record(s) downloaded but the file holds {seen} {}(s){}",
-                    mapping.schema.entity(),
+                    "the footer says {count} record(s) downloaded but the file holds {entities} {}(s){}",
+                    schema.entity(),
                     if structural > 0 { format!(" ({structural} record(s) were rejected before their order was known)") } else { String::new() }
                 ));
             }
@@ -536,33 +827,6 @@ impl JobRun {
                 site.code
             ));
         }
-        if let Some(s) = sink {
-            refresh(s, account, job_id, mapping.schema, &mut tally).await?;
-            s.commit().await?;
-        }
-        let j = &mut self.job;
-        j.rows_read = rows_read;
-        j.inserted = tally.inserted;
-        j.updated = tally.updated;
-        j.unchanged = tally.unchanged;
-        j.rejected = tally.rejected;
-        j.skipped = skipped;
-        j.errors_by_code = errors_by_code;
-        j.tables = tally
-            .tables
-            .iter()
-            .map(|(t, c)| {
-                (
-                    t.to_string(),
-                    TableCounts {
-                        inserted: c[0],
-                        updated: c[1],
-                        unchanged: c[2],
-                    },
-                )
-            })
-            .collect();
-        Ok(())
     }
 
     async fn report<S: Sink>(
@@ -579,7 +843,7 @@ impl JobRun {
         for r in rejects {
             *by_code.entry(r.code.as_str().to_string()).or_default() += 1;
         }
-        on_rejects(rejects).map_err(ImportError::Rejects)?;
+        on_rejects(rejects);
         if let Some(s) = sink.as_deref_mut() {
             s.write_rejects(job, rejects).await?;
         }
@@ -594,12 +858,17 @@ impl JobRun {
         job: Uuid,
         batch: &ResolvedBatch,
         rollups: &[&'static Rollup],
-        tally: &mut Tally,
-        by_code: &mut BTreeMap<String, u64>,
+        counts: &mut Counts,
         on_rejects: RejectObserver<'_>,
     ) -> Result<(), ImportError> {
-        self.report(sink, job, &batch.rejects, by_code, on_rejects)
-            .await?;
+        self.report(
+            sink,
+            job,
+            &batch.rejects,
+            &mut counts.errors_by_code,
+            on_rejects,
+        )
+        .await?;
         for note in &batch.notes {
             let entry = self
                 .notes
@@ -625,7 +894,7 @@ impl JobRun {
                 .map(|t| vec![Outcome::Inserted; t.rows.len()])
                 .collect(),
         };
-        tally.add(batch, &outcomes);
+        counts.tally.add(batch, &outcomes);
         Ok(())
     }
 }

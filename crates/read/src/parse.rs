@@ -76,6 +76,8 @@ pub struct RawBatch {
     pub records: u64,
     /// Where the next chunk starts.
     pub end: Position,
+    /// The digest of the input up to `end` ([`Chunk::digest`]).
+    pub digest: u128,
 }
 
 impl RawBatch {
@@ -688,6 +690,7 @@ pub fn parse_chunk(chunk: &Chunk, spec: &ParseSpec) -> RawBatch {
         footer,
         records: count,
         end: chunk.end,
+        digest: chunk.digest,
     }
 }
 
@@ -892,6 +895,7 @@ mod tests {
                 record: 2,
             },
             end: Position::default(),
+            digest: 0,
             ends_in_quote: false,
             too_long: false,
         }

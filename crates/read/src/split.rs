@@ -7,6 +7,7 @@ use crate::lines::count_breaks;
 use ebay_import_model::Position;
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use xxhash_rust::xxh3::Xxh3;
 
 const READ_BLOCK: usize = 256 << 10;
 
@@ -18,6 +19,9 @@ pub struct Chunk {
     pub start: Position,
     /// Where the next chunk starts.
     pub end: Position,
+    /// XXH3-128 of every byte of the (decoded) input up to `end`: what a resumed job checks
+    /// its committed part against.
+    pub digest: u128,
     /// The input ended inside a quoted field: the last record is unterminated.
     pub ends_in_quote: bool,
     /// This chunk stands for one record longer than the limit. `bytes` holds its start only;
@@ -146,6 +150,8 @@ pub struct Splitter {
     records: u64,
     /// Chunk buffers handed back by their consumers, reused instead of fresh allocations.
     recycled: Option<Receiver<Vec<u8>>>,
+    /// Every byte consumed so far (skipped, dropped or cut into chunks), hashed in order.
+    digest: Xxh3,
 }
 
 impl Splitter {
@@ -167,6 +173,7 @@ impl Splitter {
             seq: 0,
             records: 0,
             recycled: None,
+            digest: Xxh3::new(),
         }
     }
 
@@ -303,6 +310,7 @@ impl Splitter {
     fn cut(&mut self, len: usize, records: u64, ends_in_quote: bool) -> Chunk {
         // The chunk keeps the big buffer; the few bytes after the cut move to a fresh one that
         // is large enough not to grow while the next chunk is read into it.
+        self.digest.update(&self.buf[..len]);
         let mut rest = self.fresh_buffer();
         rest.extend_from_slice(&self.buf[len..]);
         self.buf.truncate(len);
@@ -323,6 +331,7 @@ impl Splitter {
             bytes,
             start,
             end: self.pos,
+            digest: self.digest.digest128(),
             ends_in_quote,
             too_long: false,
         }
@@ -368,6 +377,7 @@ impl Splitter {
             bytes: preview,
             start,
             end: self.pos,
+            digest: self.digest.digest128(),
             ends_in_quote: false,
             too_long: true,
         })
@@ -375,6 +385,7 @@ impl Splitter {
 
     /// Drops the first `len` bytes of the buffer, moving the position past their lines.
     fn advance(&mut self, len: usize) {
+        self.digest.update(&self.buf[..len]);
         self.pos.line += count_breaks(&self.buf[..len], self.buf.get(len).copied());
         self.pos.byte += len as u64;
         self.buf.drain(..len);
@@ -444,6 +455,32 @@ mod tests {
         input.extend_from_slice(b"\r\nlast,1\r\n");
         let cs = chunks(&input, 1 << 30, 100);
         assert!(cs.iter().all(|c| !c.too_long));
+    }
+
+    #[test]
+    fn a_chunk_carries_the_digest_of_everything_consumed_up_to_its_end() {
+        let input = b"pre\na,b\n1,2\n3,4\n5,6\n";
+        let mut s = Splitter::new(
+            Box::new(io::Cursor::new(input.to_vec())),
+            Position::default(),
+            b',',
+            1,
+            1 << 20,
+        );
+        s.peek_boundaries(1).unwrap();
+        s.consume(4, 1);
+        let mut ends = Vec::new();
+        while let Some(c) = s.next_chunk().unwrap() {
+            ends.push((c.end.byte as usize, c.digest));
+        }
+        assert!(ends.len() > 1);
+        for (end, digest) in ends {
+            assert_eq!(
+                digest,
+                xxhash_rust::xxh3::xxh3_128(&input[..end]),
+                "up to {end}"
+            );
+        }
     }
 
     #[test]

@@ -4,10 +4,15 @@
 //! [`Sink`] is the seam between the pipeline and a database: SQLite ([`SqliteStore`]) is the
 //! zero-set-up default; PostgreSQL ([`PgStore`]) is production. [`Store`] picks one by URL.
 
+mod jobs;
 mod pgcopy;
 mod postgres;
 mod rollup;
+mod runlock;
 mod sqlite;
+mod wait;
+
+pub use jobs::{interrupted, interrupted_reason, stored_part};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -21,14 +26,18 @@ use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error: {0}")]
+    #[error("{}", describe_sqlx(.0))]
     Database(#[from] sqlx::Error),
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database migration failed: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error("database migration failed: {}", describe_migrate(.0))]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
+    /// The database cannot be used as asked (missing, in memory, an older schema…): a
+    /// set-up problem, said in one line.
+    #[error("{0}")]
+    Unusable(String),
     #[error("{0}")]
     Connect(String),
     #[error("no import job {0}")]
@@ -37,6 +46,56 @@ pub enum StoreError {
     Refused(String),
     #[error("account {0:?} is neither a UUID nor a slug ([a-z0-9][a-z0-9_-]{{0,63}})")]
     BadAccount(String),
+    /// `--lock-timeout` ran out while waiting for another writer or the account's lock.
+    #[error("{0}")]
+    LockTimeout(String),
+    /// A stop was requested (SIGTERM, SIGINT) while waiting for a lock.
+    #[error("stopped by {} while waiting for a lock", ebay_import_model::stop::signal_name(*.0))]
+    Stopped(i32),
+    /// Writing what was read (a report) failed.
+    #[error("{0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// A database error in one line: what the server said and its code, without the server's
+/// own source line, which reads like a line of the file.
+fn describe_sqlx(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) if code.starts_with("57P") || code.starts_with("08") => format!(
+                "the database server ended this command's connection: {} (SQLSTATE {code})",
+                db.message()
+            ),
+            Some(code) => format!("the database said: {} (SQLSTATE {code})", db.message()),
+            None => format!("the database said: {}", db.message()),
+        },
+        sqlx::Error::Io(io) => format!("lost the connection to the database: {io}"),
+        e => format!("database error: {e}"),
+    }
+}
+
+fn describe_migrate(e: &sqlx::migrate::MigrateError) -> String {
+    use sqlx::migrate::MigrateError;
+    match e {
+        MigrateError::Execute(e) => describe_sqlx(e),
+        MigrateError::ExecuteMigration(e, version) => {
+            format!("migration {version}: {}", describe_sqlx(e))
+        }
+        e => e.to_string(),
+    }
+}
+
+impl StoreError {
+    /// Whether the error means the connection itself is gone (terminated, lost).
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Io(_)) => true,
+            StoreError::Database(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+            _ => false,
+        }
+    }
 }
 
 /// An account as `--account` names it: a UUID, or a slug recorded in the accounts table.
@@ -186,24 +245,52 @@ pub fn now() -> String {
         .to_string()
 }
 
+/// What a command will do with the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read only: never creates, migrates or writes anything (a missing database or an older
+    /// schema is an [`StoreError::Unusable`]).
+    Read,
+    /// Import, resume, roll back: creates the database and applies the migrations as needed.
+    Write,
+}
+
+/// How long a writer waits for another writer (SQLite) or for its account's lock
+/// (PostgreSQL): `None` waits as long as it takes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreOptions {
+    pub lock_timeout: Option<std::time::Duration>,
+}
+
 /// The database side of an import: accounts, job records, and the job's data transaction.
 ///
-/// A job's data writes (rows and rejects) happen between [`Sink::begin`] and [`Sink::commit`]:
-/// all of them land, or none. Job records are written outside that transaction, so a failed
-/// job's record survives with its reason.
+/// Each store works through one connection. A job's data writes (rows and rejects) happen
+/// between [`Sink::begin`] and [`Sink::commit`]: all of them land, or none. A job record
+/// written inside that transaction ([`Sink::save_job`]) commits with the rows it describes, so
+/// a job's final status, counts and resume cursor never disagree with what is stored; written
+/// outside it (a job starting, a failed job's reason) it stands on its own.
 #[allow(async_fn_in_trait)]
 pub trait Sink {
     /// Finds or creates the account; returns its id.
     async fn account(&mut self, account: &AccountRef) -> Result<Uuid, StoreError>;
-    /// Inserts or replaces the job record.
+    /// Takes the run lock of `job`, waiting while another process holds it (as long as the
+    /// lock timeout allows). The lock lasts until [`Sink::release_job`] or the end of the
+    /// process, so a `processing` job whose process died is recognised as such from any host
+    /// ([`JobLog`] reads it as `interrupted`).
+    async fn claim_job(&mut self, job: Uuid) -> Result<(), StoreError>;
+    /// Gives the run lock of `job` back, once its record says how it ended.
+    async fn release_job(&mut self, job: Uuid) -> Result<(), StoreError>;
+    /// Inserts or replaces the job record; inside the data transaction, it commits with it.
     async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError>;
     /// The input bytes per batch this sink works best with, when more than the reader's
     /// default: a batch costs it a fixed number of round trips and statements.
     fn batch_bytes(&self) -> Option<usize> {
         None
     }
-    /// Starts the job's data transaction for `account`'s rows; `incoming`: about how many
-    /// input bytes it will read, when known (a store may load a big part differently).
+    /// Starts the job's data transaction for `account`'s rows, waiting for the account's turn
+    /// (and marking the account's jobs whose process died `interrupted`); `incoming`: about
+    /// how many input bytes it will read, when known (a store may load a big part
+    /// differently).
     async fn begin(&mut self, account: Uuid, incoming: Option<u64>) -> Result<(), StoreError>;
     /// Upserts the batch's rows; returns the outcome of each row of each table.
     async fn write(
@@ -213,10 +300,6 @@ pub trait Sink {
         batch: &ResolvedBatch,
     ) -> Result<Vec<Vec<Outcome>>, StoreError>;
     async fn write_rejects(&mut self, job: Uuid, rejects: &[Reject]) -> Result<(), StoreError>;
-    /// Records where `job` can resume, inside the data transaction (so it commits with the
-    /// rows it describes).
-    async fn checkpoint(&mut self, job: Uuid, cursor: &serde_json::Value)
-        -> Result<(), StoreError>;
     /// Records groups of a summary table (buyer usernames, say) whose source rows this part
     /// of the job wrote, for the next [`Sink::refresh`].
     async fn touch(&mut self, rollup: &'static Rollup, keys: &[String]) -> Result<(), StoreError>;
@@ -229,27 +312,27 @@ pub trait Sink {
         rollup: &'static Rollup,
     ) -> Result<[u64; 3], StoreError>;
     async fn commit(&mut self) -> Result<(), StoreError>;
+    /// Rolls the data transaction back, if one is open; afterwards the connection is usable
+    /// again (a lost one is opened anew), so the job's record can still say how it ended.
     async fn rollback(&mut self) -> Result<(), StoreError>;
 }
 
-/// Reading job records back.
+/// Reading job records back. A `processing` job whose process is gone (its run lock is free)
+/// reads as `interrupted`, saying what of it is stored, even where nothing may be written.
 #[allow(async_fn_in_trait)]
 pub trait JobLog {
     async fn list_jobs(
         &mut self,
         account: Option<&AccountRef>,
     ) -> Result<Vec<JobRecord>, StoreError>;
+    /// The job with this id, or this unique prefix of one.
     async fn job(&mut self, id: &str) -> Result<JobRecord, StoreError>;
-    async fn rejects(&mut self, id: Uuid) -> Result<Vec<Reject>, StoreError>;
-}
-
-/// The `accounts` table as each store writes it.
-#[allow(async_fn_in_trait)]
-pub(crate) trait AccountTable {
-    /// The id of an account given by id, or by a slug already recorded.
-    async fn account_id_of(&mut self, account: &AccountRef) -> Result<Option<Uuid>, StoreError>;
-    /// Records the account unless it exists.
-    async fn ensure_account(&mut self, id: Uuid, slug: Option<&str>) -> Result<(), StoreError>;
+    /// Hands the job's rejects, in line order, to `each` one at a time; returns how many.
+    async fn rejects(
+        &mut self,
+        id: Uuid,
+        each: &mut dyn FnMut(Reject) -> std::io::Result<()>,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Finds or creates the account. A slug another process recorded first wins: the id is read
@@ -272,55 +355,14 @@ pub(crate) async fn find_or_create_account<T: AccountTable>(
         .ok_or_else(|| StoreError::BadAccount(slug.clone()))
 }
 
-/// The process that runs a job: recorded while the job is `processing`, so that a later process
-/// can tell a job whose process died (and mark it `interrupted`) from one still running.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub(crate) struct JobOwner {
-    host: String,
-    pid: u32,
-    /// The process's start time in clock ticks since boot (Linux), telling a reused pid apart.
-    started: Option<u64>,
+/// The `accounts` table as each store writes it.
+#[allow(async_fn_in_trait)]
+pub(crate) trait AccountTable {
+    /// The id of an account given by id, or by a slug already recorded.
+    async fn account_id_of(&mut self, account: &AccountRef) -> Result<Option<Uuid>, StoreError>;
+    /// Records the account unless it exists.
+    async fn ensure_account(&mut self, id: Uuid, slug: Option<&str>) -> Result<(), StoreError>;
 }
-
-impl JobOwner {
-    pub(crate) fn current() -> JobOwner {
-        let pid = std::process::id();
-        JobOwner {
-            host: host_name(),
-            pid,
-            started: process_start(pid),
-        }
-    }
-
-    /// `Some(false)` when the process is known to be gone; `None` when this host cannot tell
-    /// (another host, or no `/proc`).
-    pub(crate) fn alive(&self) -> Option<bool> {
-        if self.host != host_name() || !std::path::Path::new("/proc/self/stat").exists() {
-            return None;
-        }
-        Some(process_start(self.pid).is_some_and(|s| Some(s) == self.started))
-    }
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_default()
-}
-
-/// Field 22 of `/proc/PID/stat`.
-fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// What an interrupted job's record says.
-pub(crate) const INTERRUPTED: &str =
-    "the process running this job ended before finishing it (killed, crashed or its machine \
-     stopped); nothing of it was committed: import the file again";
 
 /// The data tables and their natural-key columns: what `rollback` undoes.
 pub const DATA_TABLES: &[(&str, &str)] = &[
@@ -340,21 +382,35 @@ pub struct RollbackSummary {
     pub restored: BTreeMap<String, u64>,
 }
 
-/// Undoing a completed job.
+/// Undoing a job.
 #[allow(async_fn_in_trait)]
 pub trait JobControl {
-    /// Deletes the rows `job` inserted and restores the previous version of the rows it
-    /// updated, in one transaction, and marks it `rolled_back`. Refuses (naming them) when
-    /// later jobs changed the same rows: those must be rolled back first.
-    async fn rollback_job(&mut self, job: &JobRecord) -> Result<RollbackSummary, StoreError>;
+    /// Deletes the rows job `id` inserted and restores the previous version of the rows it
+    /// updated, in one transaction with its record becoming `rolled_back`. Works on completed
+    /// and partially failed jobs, and on the committed parts of an interrupted or failed
+    /// `--commit-every` job. Refuses (naming them) when later jobs changed the same rows, and,
+    /// unless `force`, when later jobs found rows of its tables unchanged (their counts would
+    /// then describe rows that are gone). Exactly one of several rollbacks of a job succeeds.
+    async fn rollback_job(
+        &mut self,
+        id: Uuid,
+        force: bool,
+    ) -> Result<(JobRecord, RollbackSummary), StoreError>;
 }
 
-/// Whether a job in this state can be rolled back.
+/// Whether a job in this state can be rolled back: it is finished and some of it is stored.
 pub(crate) fn check_rollable(job: &JobRecord) -> Result<(), StoreError> {
     match job.status {
         JobStatus::Completed | JobStatus::PartiallyFailed => Ok(()),
+        JobStatus::Interrupted | JobStatus::Failed if job.resume_cursor.is_some() => Ok(()),
+        JobStatus::Interrupted | JobStatus::Failed => Err(StoreError::Refused(format!(
+            "job {} is {} and nothing of it was stored: there is nothing to roll back",
+            job.id,
+            job.status.as_str()
+        ))),
         other => Err(StoreError::Refused(format!(
-            "job {} is {}; only completed or partially failed jobs can be rolled back",
+            "job {} is {}; only completed or partially failed jobs, or the committed parts of \
+             an interrupted or failed one, can be rolled back",
             job.id,
             other.as_str()
         ))),
@@ -372,6 +428,33 @@ pub(crate) fn later_jobs_refusal(job: Uuid, mut later: Vec<String>) -> StoreErro
     ))
 }
 
+/// Later jobs of the account that found rows unchanged in a table where `job` stored rows:
+/// rows they count may be rows the rollback deletes or restores. The refusal names them.
+pub(crate) fn unchanged_by_later(job: &JobRecord, others: &[JobRecord]) -> Option<StoreError> {
+    let stored = |t: &str| {
+        job.tables
+            .get(t)
+            .is_some_and(|c| c.inserted + c.updated > 0)
+    };
+    let later: Vec<String> = others
+        .iter()
+        .filter(|o| o.account_id == job.account_id)
+        .filter(|o| (&o.created_at, o.id) > (&job.created_at, job.id))
+        .filter(|o| o.status != JobStatus::RolledBack && o.status != JobStatus::Processing)
+        .filter(|o| o.tables.iter().any(|(t, c)| c.unchanged > 0 && stored(t)))
+        .map(|o| o.id.to_string())
+        .collect();
+    (!later.is_empty()).then(|| {
+        StoreError::Refused(format!(
+            "job {} cannot be rolled back safely: later job(s) {} found rows of the same \
+             tables unchanged, so their counts may include rows this rollback deletes or \
+             restores; roll them back first, or pass --force",
+            job.id,
+            later.join(", ")
+        ))
+    })
+}
+
 /// The job record after a rollback.
 pub(crate) fn rolled_back(job: &JobRecord, summary: &RollbackSummary) -> JobRecord {
     let mut job = job.clone();
@@ -385,125 +468,129 @@ pub(crate) fn rolled_back(job: &JobRecord, summary: &RollbackSummary) -> JobReco
     job
 }
 
-/// The 24 values of an `import_jobs` row, bound in column order (id, account_id, import_type,
-/// file_name, file_size, file_sha256, encoding, delimiter, site, status, the six counts,
-/// errors_by_code, tables, metadata, error, created_by, created_at, started_at, finished_at)
-/// as text and numbers that either store casts to its column types.
-pub(crate) fn bind_job<'q, DB: sqlx::Database>(
-    q: sqlx::query::Query<'q, DB, DB::Arguments>,
-    job: &JobRecord,
-) -> sqlx::query::Query<'q, DB, DB::Arguments>
-where
-    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> Option<i64>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-{
-    q.bind(job.id.to_string())
-        .bind(job.account_id.to_string())
-        .bind(job.import_type.clone())
-        .bind(job.file_name.clone())
-        .bind(job.file_size.map(|s| s as i64))
-        .bind(job.file_sha256.clone())
-        .bind(job.encoding.clone())
-        .bind(job.delimiter.clone())
-        .bind(job.site.clone())
-        .bind(job.status.as_str().to_string())
-        .bind(job.rows_read as i64)
-        .bind(job.inserted as i64)
-        .bind(job.updated as i64)
-        .bind(job.unchanged as i64)
-        .bind(job.rejected as i64)
-        .bind(job.skipped as i64)
-        .bind(serde_json::to_string(&job.errors_by_code).expect("map serializes"))
-        .bind(serde_json::to_string(&job.tables).expect("map serializes"))
-        .bind(job.metadata.to_string())
-        .bind(job.error.clone())
-        .bind(job.created_by.clone())
-        .bind(job.created_at.clone())
-        .bind(job.started_at.clone())
-        .bind(job.finished_at.clone())
-}
-
-/// A job record from a row of `import_jobs` whose uuid, time and JSON columns are read as
-/// text (SQLite stores them so; the PostgreSQL store casts them).
-pub(crate) fn job_from_row<R: sqlx::Row>(r: &R) -> JobRecord
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let text = |col: &str| r.get::<String, _>(col);
-    let json = |col: &str| -> serde_json::Value {
-        serde_json::from_str(&text(col)).unwrap_or(serde_json::Value::Null)
-    };
-    let u = |col: &str| r.get::<i64, _>(col) as u64;
-    JobRecord {
-        id: Uuid::parse_str(&text("id")).unwrap_or_default(),
-        account_id: Uuid::parse_str(&text("account_id")).unwrap_or_default(),
-        import_type: r.get("import_type"),
-        file_name: r.get("file_name"),
-        file_size: r.get::<Option<i64>, _>("file_size").map(|s| s as u64),
-        file_sha256: r.get("file_sha256"),
-        encoding: r.get("encoding"),
-        delimiter: r.get("delimiter"),
-        site: r.get("site"),
-        status: JobStatus::parse(&text("status")).unwrap_or(JobStatus::Failed),
-        rows_read: u("rows_read"),
-        inserted: u("inserted"),
-        updated: u("updated"),
-        unchanged: u("unchanged"),
-        rejected: u("rejected"),
-        skipped: u("skipped"),
-        errors_by_code: serde_json::from_value::<BTreeMap<String, u64>>(json("errors_by_code"))
-            .unwrap_or_default(),
-        tables: serde_json::from_value::<BTreeMap<String, TableCounts>>(json("tables"))
-            .unwrap_or_default(),
-        metadata: json("metadata"),
-        error: r.get("error"),
-        created_by: r.get("created_by"),
-        created_at: text("created_at"),
-        started_at: r.get("started_at"),
-        finished_at: r.get("finished_at"),
-        resume_cursor: r
-            .get::<Option<String>, _>("resume_cursor")
-            .and_then(|c| serde_json::from_str(&c).ok()),
+/// A job id, or a prefix of one: hex digits and dashes only, so it can be matched with `LIKE`.
+pub(crate) fn check_id_prefix(id: &str) -> Result<(), StoreError> {
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(StoreError::NoSuchJob(id.to_string()));
     }
+    Ok(())
 }
 
-/// A reject from `line, record, column_name, code, message, value, raw_line`.
-pub(crate) fn reject_from_row<R: sqlx::Row>(r: &R) -> Reject
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
+/// The queries of a rollback, as each store runs them inside the account's transaction.
+#[allow(async_fn_in_trait)]
+pub(crate) trait UndoQueries {
+    /// The job's record as stored, read (and on PostgreSQL locked) inside the transaction.
+    async fn job_for_update(&mut self, id: Uuid) -> Result<JobRecord, StoreError>;
+    /// Later jobs that replaced versions of rows the job wrote.
+    async fn changed_later(&mut self, job: Uuid) -> Result<Vec<String>, StoreError>;
+    /// Deletes the rows the job inserted and restores the versions it replaced.
+    async fn undo(&mut self, job: Uuid) -> Result<RollbackSummary, StoreError>;
+}
+
+/// [`JobControl::rollback_job`] over either store: the job's run lock keeps a resume (or
+/// another rollback) of it out, the account's transaction keeps other writers out, and the
+/// record is read again inside it, so of several rollbacks started together the first
+/// succeeds and the others see it rolled back.
+pub(crate) async fn roll_back<S: Sink + JobLog + UndoQueries>(
+    s: &mut S,
+    id: Uuid,
+    force: bool,
+) -> Result<(JobRecord, RollbackSummary), StoreError> {
+    if s.job(&id.to_string()).await?.status == JobStatus::Processing {
+        return Err(StoreError::Refused(format!(
+            "job {id} is still running: let it finish (or stop it) before rolling it back"
+        )));
+    }
+    s.claim_job(id).await?;
+    let result = roll_back_claimed(s, id, force).await;
+    if result.is_err() {
+        s.rollback().await?;
+    }
+    s.release_job(id).await?;
+    result
+}
+
+async fn roll_back_claimed<S: Sink + JobLog + UndoQueries>(
+    s: &mut S,
+    id: Uuid,
+    force: bool,
+) -> Result<(JobRecord, RollbackSummary), StoreError> {
+    let account = s.job(&id.to_string()).await?.account_id;
+    s.begin(account, None).await?;
+    let job = s.job_for_update(id).await?;
+    // This process holds the job's run lock: a job still recorded as processing is one whose
+    // process died.
+    let job = if job.status == JobStatus::Processing {
+        interrupted(&job)
+    } else {
+        job
+    };
+    check_rollable(&job)?;
+    let later = s.changed_later(job.id).await?;
+    if !later.is_empty() {
+        return Err(later_jobs_refusal(job.id, later));
+    }
+    if !force {
+        let others = s.list_jobs(Some(&AccountRef::Id(job.account_id))).await?;
+        if let Some(refusal) = unchanged_by_later(&job, &others) {
+            return Err(refusal);
+        }
+    }
+    let summary = s.undo(job.id).await?;
+    let done = rolled_back(&job, &summary);
+    s.save_job(&done).await?;
+    s.commit().await?;
+    Ok((done, summary))
+}
+
+/// A reject from its stored columns.
+pub(crate) fn reject_from_parts(
+    line: i64,
+    record: i64,
+    column: Option<String>,
+    code: &str,
+    message: String,
+    value: Option<String>,
+    raw: Option<String>,
+) -> Reject {
     Reject {
-        line: r.get::<i64, _>(0) as u64,
-        record: r.get::<i64, _>(1) as u64,
-        column: r.get(2),
-        code: ErrorCode::parse(&r.get::<String, _>(3)).unwrap_or(ErrorCode::InvalidFormat),
-        message: r.get(4),
-        value: r.get(5),
-        raw: r.get(6),
+        line: line as u64,
+        record: record as u64,
+        column,
+        code: ErrorCode::parse(code).unwrap_or(ErrorCode::InvalidFormat),
+        message,
+        value,
+        raw,
     }
 }
 
 /// The store a database URL names: `sqlite:` or `postgres:`/`postgresql:`.
+// One per command: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Store {
     Sqlite(SqliteStore),
     Postgres(PgStore),
 }
 
 impl Store {
-    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+    pub async fn open(url: &str, access: Access, opts: StoreOptions) -> Result<Store, StoreError> {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Ok(Store::Postgres(PgStore::connect(url).await?))
+            Ok(Store::Postgres(PgStore::open(url, access, opts).await?))
         } else if url.starts_with("sqlite:") {
-            Ok(Store::Sqlite(SqliteStore::connect(url).await?))
+            Ok(Store::Sqlite(SqliteStore::open(url, access, opts).await?))
         } else {
             Err(StoreError::UnsupportedUrl(url.to_string()))
         }
+    }
+}
+
+/// The local files of the database a URL names (none for a server), which no output may
+/// overwrite; they need not exist yet.
+pub fn database_files(url: &str) -> Vec<std::path::PathBuf> {
+    if url.starts_with("sqlite:") {
+        sqlite::database_files(url)
+    } else {
+        Vec::new()
     }
 }
 
@@ -524,6 +611,12 @@ impl Sink for Store {
     async fn account(&mut self, account: &AccountRef) -> Result<Uuid, StoreError> {
         each_store!(self, s => s.account(account).await)
     }
+    async fn claim_job(&mut self, job: Uuid) -> Result<(), StoreError> {
+        each_store!(self, s => s.claim_job(job).await)
+    }
+    async fn release_job(&mut self, job: Uuid) -> Result<(), StoreError> {
+        each_store!(self, s => s.release_job(job).await)
+    }
     async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
         each_store!(self, s => s.save_job(job).await)
     }
@@ -540,13 +633,6 @@ impl Sink for Store {
     }
     async fn write_rejects(&mut self, job: Uuid, rejects: &[Reject]) -> Result<(), StoreError> {
         each_store!(self, s => s.write_rejects(job, rejects).await)
-    }
-    async fn checkpoint(
-        &mut self,
-        job: Uuid,
-        cursor: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        each_store!(self, s => s.checkpoint(job, cursor).await)
     }
     async fn refresh(
         &mut self,
@@ -568,8 +654,12 @@ impl Sink for Store {
 }
 
 impl JobControl for Store {
-    async fn rollback_job(&mut self, job: &JobRecord) -> Result<RollbackSummary, StoreError> {
-        each_store!(self, s => s.rollback_job(job).await)
+    async fn rollback_job(
+        &mut self,
+        id: Uuid,
+        force: bool,
+    ) -> Result<(JobRecord, RollbackSummary), StoreError> {
+        each_store!(self, s => s.rollback_job(id, force).await)
     }
 }
 
@@ -583,7 +673,11 @@ impl JobLog for Store {
     async fn job(&mut self, id: &str) -> Result<JobRecord, StoreError> {
         each_store!(self, s => s.job(id).await)
     }
-    async fn rejects(&mut self, id: Uuid) -> Result<Vec<Reject>, StoreError> {
-        each_store!(self, s => s.rejects(id).await)
+    async fn rejects(
+        &mut self,
+        id: Uuid,
+        each: &mut dyn FnMut(Reject) -> std::io::Result<()>,
+    ) -> Result<u64, StoreError> {
+        each_store!(self, s => s.rejects(id, each).await)
     }
 }

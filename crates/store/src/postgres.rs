@@ -1,10 +1,15 @@
 //! The PostgreSQL store: production.
 //!
-//! Two connections: one writes job records as they change (autocommit, so a failed job's
-//! record survives), the other holds the job's data transaction. In that transaction the
-//! account is set (`ebay_import.account_id`, which the row-level security policies check) and
-//! an advisory lock per account is taken, so two imports of one account never interleave
-//! while imports of different accounts run side by side.
+//! One connection per store. A job's record is written on it outside the data transaction
+//! while the job starts and when it fails (so a failed job's reason survives its rollback),
+//! and inside the transaction with its last rows (so its final status, counts and cursor
+//! commit with them). A running job holds a session-level advisory lock on the same
+//! connection: if the process or its connection dies, the server lets go of the lock and
+//! rolls the transaction back together, so the job's record and its rows can never disagree.
+//! In the data transaction the account is set (`ebay_import.account_id`, which the
+//! row-level security policies check) and an advisory lock per account is taken, so two
+//! imports of one account never interleave while imports of different accounts run side by
+//! side.
 //!
 //! Rows reach the server by binary COPY into a temporary staging table per data table (COPY
 //! into a table with row-level security is not allowed, and staging keeps it set-based), then
@@ -17,16 +22,19 @@
 //! SQL text is built only from the static schema's column names; every value from a file
 //! travels as COPY data or a bound parameter.
 
+use crate::jobs::{select_list, upsert_sql, ColumnType, JobValue, JOB_COLUMNS};
 use crate::pgcopy::CopyWriter;
 use crate::rollup;
+use crate::wait::{Wait, POLL};
 use crate::{
-    bind_job, check_rollable, find_or_create_account, job_from_row, later_jobs_refusal,
-    rolled_back, AccountRef, AccountTable, JobControl, JobLog, JobRecord, JobStatus,
-    RollbackSummary, Sink, StoreError, DATA_TABLES, INTERRUPTED,
+    find_or_create_account, interrupted, reject_from_parts, Access, AccountRef, AccountTable,
+    JobControl, JobLog, JobRecord, JobStatus, RollbackSummary, Sink, StoreError, StoreOptions,
+    DATA_TABLES,
 };
 use ebay_import_map::Rollup;
 use ebay_import_model::Reject;
 use ebay_import_resolve::{Outcome, ResolvedBatch, TableRows};
+use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
 use std::collections::{HashMap, HashSet};
@@ -35,55 +43,195 @@ use uuid::Uuid;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// The job record columns as text, in the shape [`job_from_row`] reads.
-const JOB_COLUMNS: &str = "id::text AS id, account_id::text AS account_id, import_type, \
-    file_name, file_size, file_sha256, encoding, delimiter, site, status, rows_read, inserted, \
-    updated, unchanged, rejected, skipped, errors_by_code::text AS errors_by_code, \
-    tables::text AS tables, metadata::text AS metadata, error, created_by, \
-    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS created_at, \
-    to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started_at, \
-    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at, \
-    resume_cursor::text AS resume_cursor";
+/// The key of a job's run lock, computed by the server so other tools can take the same one.
+const JOB_LOCK: &str = "hashtextextended('ebay_import_job:' || $1, 0)";
+/// The key of an account's import lock.
+const ACCOUNT_LOCK: &str = "hashtextextended('ebay_import:' || $1, 0)";
 
 pub struct PgStore {
-    jobs: PgConnection,
-    data: PgConnection,
+    conn: PgConnection,
+    opts: PgConnectOptions,
+    target: String,
+    lock_timeout: Option<std::time::Duration>,
+    /// The account set on the session (for row-level security), set again after a reconnect.
+    account: Option<Uuid>,
     in_tx: bool,
     /// Temporary tables (staging, touched groups) created in the current transaction.
     staged: HashSet<String>,
-    /// Jobs of this process that are processing (each holds its job lock).
+    /// Jobs whose run lock this connection holds.
     running: HashSet<Uuid>,
 }
 
+/// Opens the connection, named so it shows up as such in `pg_stat_activity`.
+async fn connect(opts: &PgConnectOptions, target: &str) -> Result<PgConnection, StoreError> {
+    opts.clone()
+        .application_name("ebay-import")
+        .connect()
+        .await
+        .map_err(|e| StoreError::Connect(connect_message(target, &e)))
+}
+
 impl PgStore {
-    /// Connects to a `postgres://` URL and applies the embedded migrations.
-    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let opts = PgConnectOptions::from_str(url)
+    /// Connects to a `postgres://` URL. To write, the embedded migrations are applied (sqlx
+    /// takes an advisory lock around them, so concurrent imports wait their turn); to read,
+    /// the schema must be this build's, and nothing is written.
+    pub async fn open(
+        url: &str,
+        access: Access,
+        opts: StoreOptions,
+    ) -> Result<PgStore, StoreError> {
+        let pg = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Connect(format!("invalid PostgreSQL URL: {e}")))?;
-        let target = describe(&opts);
-        // Named connections show up as such in pg_stat_activity.
-        let connect = |role: &str| {
-            let opts = opts
-                .clone()
-                .application_name(&format!("ebay-import ({role})"));
-            let target = target.clone();
-            async move {
-                opts.connect()
-                    .await
-                    .map_err(|e| StoreError::Connect(connect_message(&target, &e)))
-            }
-        };
-        let mut jobs = connect("jobs").await?;
-        MIGRATOR.run(&mut jobs).await?;
-        reap_interrupted(&mut jobs).await?;
-        let data = connect("data").await?;
+        let target = describe(&pg);
+        let mut conn = connect(&pg, &target).await?;
+        match access {
+            Access::Write => MIGRATOR.run(&mut conn).await?,
+            Access::Read => check_schema(&mut conn, &target).await?,
+        }
         Ok(PgStore {
-            jobs,
-            data,
+            conn,
+            opts: pg,
+            target,
+            lock_timeout: opts.lock_timeout,
+            account: None,
             in_tx: false,
             staged: HashSet::new(),
             running: HashSet::new(),
         })
+    }
+
+    /// Sets the account the session's statements are confined to (row-level security).
+    async fn set_account(&mut self, account: Uuid) -> Result<(), StoreError> {
+        if self.account != Some(account) {
+            sqlx::query("SELECT set_config('ebay_import.account_id', $1, false)")
+                .bind(account.to_string())
+                .execute(&mut self.conn)
+                .await?;
+            self.account = Some(account);
+        }
+        Ok(())
+    }
+
+    /// A fresh connection after the old one was lost; its locks went with it.
+    async fn reconnect(&mut self) -> Result<(), StoreError> {
+        self.conn = connect(&self.opts, &self.target).await?;
+        self.running.clear();
+        if let Some(account) = self.account.take() {
+            self.set_account(account).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether some session (this one included) holds `job`'s run lock.
+    async fn job_lock_held(&mut self, job: Uuid) -> Result<bool, StoreError> {
+        if self.running.contains(&job) {
+            return Ok(true);
+        }
+        let free: bool = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT pg_try_advisory_lock({JOB_LOCK})"
+        )))
+        .bind(job.to_string())
+        .fetch_one(&mut self.conn)
+        .await?;
+        if free {
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT pg_advisory_unlock({JOB_LOCK})"
+            )))
+            .bind(job.to_string())
+            .execute(&mut self.conn)
+            .await?;
+        }
+        Ok(!free)
+    }
+
+    /// Jobs by a `WHERE` condition on `import_jobs` whose only parameter is `param`.
+    async fn jobs_where(
+        &mut self,
+        condition: &str,
+        param: Option<String>,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM import_jobs WHERE {condition} ORDER BY created_at, id",
+            select_list(read_job_column)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(param)
+            .fetch_all(&mut self.conn)
+            .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let job = job_from_row(row)?;
+            jobs.push(self.as_seen(job).await?);
+        }
+        Ok(jobs)
+    }
+
+    /// A `processing` job whose run lock is free reads as interrupted: its process is gone
+    /// (it lets go of the lock only after its record says how it ended).
+    async fn as_seen(&mut self, job: JobRecord) -> Result<JobRecord, StoreError> {
+        if job.status != JobStatus::Processing || self.job_lock_held(job.id).await? {
+            return Ok(job);
+        }
+        let again = self.stored_job(job.id).await?;
+        Ok(if again.status == JobStatus::Processing {
+            interrupted(&again)
+        } else {
+            again
+        })
+    }
+
+    /// One job's record as stored; inside a transaction, locked against other writers.
+    async fn stored_job(&mut self, id: Uuid) -> Result<JobRecord, StoreError> {
+        let lock = if self.in_tx { " FOR UPDATE" } else { "" };
+        let sql = format!(
+            "SELECT {} FROM import_jobs WHERE id = $1::uuid{lock}",
+            select_list(read_job_column)
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(&mut self.conn)
+            .await?
+            .ok_or_else(|| StoreError::NoSuchJob(id.to_string()))?;
+        job_from_row(&row)
+    }
+
+    /// Marks the account's jobs whose process is gone `interrupted`.
+    async fn reap_interrupted(&mut self, account: Uuid) -> Result<(), StoreError> {
+        let seen = self
+            .jobs_where(
+                "status = 'processing' AND account_id = $1::uuid",
+                Some(account.to_string()),
+            )
+            .await?;
+        for job in seen.iter().filter(|j| j.status == JobStatus::Interrupted) {
+            self.save_job(job).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the account's import lock inside the transaction, trying again every
+    /// [`POLL`] so the wait can end at `--lock-timeout` or a requested stop.
+    async fn lock_account(&mut self, account: Uuid) -> Result<(), StoreError> {
+        let mut wait = Wait::new(self.lock_timeout);
+        let what = || {
+            format!(
+                "another import of account {account} to finish (imports of one account run one \
+                 at a time)"
+            )
+        };
+        loop {
+            let got: bool = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT pg_try_advisory_xact_lock({ACCOUNT_LOCK})"
+            )))
+            .bind(account.to_string())
+            .fetch_one(&mut self.conn)
+            .await?;
+            if got {
+                return Ok(());
+            }
+            wait.again(&what)?;
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     async fn write_table(
@@ -98,7 +246,7 @@ impl PgStore {
                 "CREATE TEMP TABLE {stage} (LIKE {t}) ON COMMIT DROP",
                 t = table.table
             )))
-            .execute(&mut self.data)
+            .execute(&mut self.conn)
             .await?;
         }
         let mut outcomes = vec![Outcome::Unchanged; table.rows.len()];
@@ -123,7 +271,7 @@ impl PgStore {
         let d = &rollup::POSTGRES;
         if self.staged.insert(d.on_keys("{keys}", rollup)) {
             sqlx::raw_sql(AssertSqlSafe(d.on_keys(d.keys_table, rollup)))
-                .execute(&mut self.data)
+                .execute(&mut self.conn)
                 .await?;
         }
         Ok(())
@@ -155,10 +303,10 @@ impl PgStore {
             copy.int8(r.line as i64);
         }
         sqlx::raw_sql(AssertSqlSafe(format!("TRUNCATE {stage}")))
-            .execute(&mut self.data)
+            .execute(&mut self.conn)
             .await?;
         let mut sink = self
-            .data
+            .conn
             .copy_in_raw(&format!("COPY {stage} ({cols}) FROM STDIN (FORMAT binary)"))
             .await?;
         sink.send(copy.finish()).await?;
@@ -179,7 +327,7 @@ impl PgStore {
             t = table.table
         );
         let returned = sqlx::query(AssertSqlSafe(upsert))
-            .fetch_all(&mut self.data)
+            .fetch_all(&mut self.conn)
             .await?;
         let at: HashMap<&str, usize> = table.rows[rows.clone()]
             .iter()
@@ -210,17 +358,19 @@ struct PgRefresh<'a> {
 }
 
 impl PgRefresh<'_> {
-    /// The rows of a refresh query whose parameters are the account and a list.
-    async fn of_account(
+    /// The rows of a refresh query whose parameters are the account, the job when `of_job`,
+    /// and a list.
+    async fn rows(
         &mut self,
         sql: String,
+        of_job: bool,
         list: &[String],
     ) -> Result<Vec<sqlx::postgres::PgRow>, StoreError> {
-        Ok(sqlx::query(AssertSqlSafe(sql))
-            .bind(self.account.to_string())
-            .bind(list)
-            .fetch_all(&mut self.store.data)
-            .await?)
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(self.account.to_string());
+        if of_job {
+            q = q.bind(self.job.to_string());
+        }
+        Ok(q.bind(list).fetch_all(&mut self.store.conn).await?)
     }
 }
 
@@ -233,20 +383,15 @@ impl rollup::RefreshQueries for PgRefresh<'_> {
             sqlx::query_scalar(AssertSqlSafe(d.on_keys(d.page, self.rollup)))
                 .bind(after)
                 .bind(rollup::PAGE)
-                .fetch_all(&mut self.store.data)
+                .fetch_all(&mut self.store.conn)
                 .await?,
         )
     }
 
     async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError> {
         let sql = rollup::written_by_job(self.rollup, &rollup::POSTGRES);
-        let found: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(self.account.to_string())
-            .bind(self.job.to_string())
-            .bind(keys)
-            .fetch_all(&mut self.store.data)
-            .await?;
-        Ok(found.into_iter().collect())
+        let found = self.rows(sql, true, keys).await?;
+        Ok(found.iter().map(|r| r.get(0)).collect())
     }
 
     async fn scan(
@@ -254,7 +399,7 @@ impl rollup::RefreshQueries for PgRefresh<'_> {
         keys: &[String],
     ) -> Result<Vec<rollup::SourceRow<String>>, StoreError> {
         let sql = rollup::scan(self.rollup, &rollup::POSTGRES);
-        let found = self.of_account(sql, keys).await?;
+        let found = self.rows(sql, false, keys).await?;
         Ok(found
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
@@ -267,7 +412,7 @@ impl rollup::RefreshQueries for PgRefresh<'_> {
     ) -> Result<rollup::LatestValues<String>, StoreError> {
         let sql = rollup::latest(self.rollup, &rollup::POSTGRES);
         let width = self.rollup.latest.len();
-        let found = self.of_account(sql, &refs).await?;
+        let found = self.rows(sql, true, &refs).await?;
         Ok(found
             .iter()
             .map(|r| (r.get(0), (0..width).map(|i| r.get(1 + i)).collect()))
@@ -279,38 +424,71 @@ impl rollup::RefreshQueries for PgRefresh<'_> {
     }
 }
 
-/// Marks `processing` jobs whose process is gone as `interrupted`: a running job's process
-/// holds the job's advisory lock for as long as its connection lives.
-async fn reap_interrupted(conn: &mut PgConnection) -> Result<(), StoreError> {
-    let ids: Vec<String> =
-        sqlx::query("SELECT id::text FROM import_jobs WHERE status = 'processing'")
+/// Reads a job column as text or an integer.
+fn read_job_column(name: &str, t: ColumnType) -> String {
+    match t {
+        ColumnType::Text | ColumnType::Int => name.to_string(),
+        ColumnType::Uuid | ColumnType::Json => format!("{name}::text AS {name}"),
+        ColumnType::Time => format!(
+            "to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS {name}"
+        ),
+    }
+}
+
+/// Binds a job column as the server's type.
+fn job_param(i: usize, t: ColumnType) -> String {
+    match t {
+        ColumnType::Text | ColumnType::Int => format!("${i}"),
+        ColumnType::Uuid => format!("${i}::uuid"),
+        ColumnType::Json => format!("${i}::jsonb"),
+        ColumnType::Time => format!("${i}::timestamptz"),
+    }
+}
+
+fn job_from_row(row: &sqlx::postgres::PgRow) -> Result<JobRecord, StoreError> {
+    let values = JOB_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, t))| {
+            Ok(match t {
+                ColumnType::Int => JobValue::Int(row.try_get(i)?),
+                _ => JobValue::Text(row.try_get(i)?),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(JobRecord::from_values(values))
+}
+
+/// Refuses to read a database whose schema is not this build's (reading never migrates).
+async fn check_schema(conn: &mut PgConnection, target: &str) -> Result<(), StoreError> {
+    let applied: Result<Vec<i64>, sqlx::Error> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
             .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-    for id in ids {
-        let free: bool = sqlx::query(
-            "SELECT pg_try_advisory_lock(hashtextextended('ebay_import_job:' || $1, 0))",
-        )
-        .bind(&id)
-        .fetch_one(&mut *conn)
-        .await?
-        .get(0);
-        if free {
-            sqlx::query(
-                "UPDATE import_jobs SET status = 'interrupted', error = $2 \
-                 WHERE id = $1::uuid AND status = 'processing'",
-            )
-            .bind(&id)
-            .bind(INTERRUPTED)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query("SELECT pg_advisory_unlock(hashtextextended('ebay_import_job:' || $1, 0))")
-                .bind(&id)
-                .execute(&mut *conn)
-                .await?;
+            .await;
+    let applied: HashSet<i64> = match applied {
+        Ok(v) => v.into_iter().collect(),
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P01") => {
+            return Err(StoreError::Unusable(format!(
+                "PostgreSQL {target} holds no ebay-import data (no schema): check the URL, or \
+                 run `ebay-import migrate` with a role that may create tables"
+            )))
         }
+        Err(e) => return Err(e.into()),
+    };
+    let known: HashSet<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+    if !applied.is_subset(&known) {
+        return Err(StoreError::Unusable(format!(
+            "PostgreSQL {target} has a newer ebay-import schema than this build knows: upgrade \
+             ebay-import"
+        )));
+    }
+    if applied.len() < known.len() {
+        return Err(StoreError::Unusable(format!(
+            "PostgreSQL {target} has an older schema ({} of {} migrations): run `ebay-import \
+             migrate` (or any import) to bring it up to date",
+            applied.len(),
+            known.len()
+        )));
     }
     Ok(())
 }
@@ -369,7 +547,7 @@ impl AccountTable for PgStore {
         )
         .bind(id.to_string())
         .bind(slug.map(str::to_string))
-        .execute(&mut self.jobs)
+        .execute(&mut self.conn)
         .await?;
         Ok(())
     }
@@ -379,7 +557,7 @@ impl AccountTable for PgStore {
             AccountRef::Id(id) => Some(*id),
             AccountRef::Slug(slug) => sqlx::query("SELECT id::text FROM accounts WHERE slug = $1")
                 .bind(slug.clone())
-                .fetch_optional(&mut self.jobs)
+                .fetch_optional(&mut self.conn)
                 .await?
                 .and_then(|row| Uuid::parse_str(&row.get::<String, _>(0)).ok()),
         })
@@ -395,74 +573,60 @@ impl Sink for PgStore {
         find_or_create_account(self, account).await
     }
 
-    async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
-        // A running job holds its lock (on the jobs connection, so it goes with the process)
-        // from before its record says `processing` until the record says how it ended.
-        let running = job.status == JobStatus::Processing;
-        if running && self.running.insert(job.id) {
-            sqlx::query("SELECT pg_advisory_lock(hashtextextended('ebay_import_job:' || $1, 0))")
-                .bind(job.id.to_string())
-                .execute(&mut self.jobs)
-                .await?;
+    async fn claim_job(&mut self, job: Uuid) -> Result<(), StoreError> {
+        if self.running.contains(&job) {
+            return Ok(());
         }
-        bind_job(
-            sqlx::query(
-                "INSERT INTO import_jobs (id, account_id, import_type, file_name, file_size, \
-             file_sha256, encoding, delimiter, site, status, rows_read, inserted, updated, \
-             unchanged, rejected, skipped, errors_by_code, tables, metadata, error, created_by, \
-             created_at, started_at, finished_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, \
-             $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::jsonb, $18::jsonb, $19::jsonb, \
-             $20, $21, $22::timestamptz, $23::timestamptz, $24::timestamptz) \
-             ON CONFLICT (id) DO UPDATE SET import_type = EXCLUDED.import_type, \
-             file_size = EXCLUDED.file_size, file_sha256 = EXCLUDED.file_sha256, \
-             encoding = EXCLUDED.encoding, delimiter = EXCLUDED.delimiter, site = EXCLUDED.site, \
-             status = EXCLUDED.status, rows_read = EXCLUDED.rows_read, \
-             inserted = EXCLUDED.inserted, updated = EXCLUDED.updated, \
-             unchanged = EXCLUDED.unchanged, rejected = EXCLUDED.rejected, \
-             skipped = EXCLUDED.skipped, errors_by_code = EXCLUDED.errors_by_code, \
-             tables = EXCLUDED.tables, metadata = EXCLUDED.metadata, error = EXCLUDED.error, \
-             started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at",
-            ),
-            job,
-        )
-        .execute(&mut self.jobs)
-        .await?;
-        if !running && self.running.remove(&job.id) {
-            sqlx::query("SELECT pg_advisory_unlock(hashtextextended('ebay_import_job:' || $1, 0))")
-                .bind(job.id.to_string())
-                .execute(&mut self.jobs)
-                .await?;
+        let mut wait = Wait::new(self.lock_timeout);
+        let what = || format!("another process to let go of job {job}");
+        loop {
+            let got: bool = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT pg_try_advisory_lock({JOB_LOCK})"
+            )))
+            .bind(job.to_string())
+            .fetch_one(&mut self.conn)
+            .await?;
+            if got {
+                self.running.insert(job);
+                return Ok(());
+            }
+            wait.again(&what)?;
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn release_job(&mut self, job: Uuid) -> Result<(), StoreError> {
+        if self.running.remove(&job) {
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT pg_advisory_unlock({JOB_LOCK})"
+            )))
+            .bind(job.to_string())
+            .execute(&mut self.conn)
+            .await?;
         }
         Ok(())
     }
 
+    async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
+        self.set_account(job.account_id).await?;
+        let mut q = sqlx::query(AssertSqlSafe(upsert_sql(job_param)));
+        for v in job.values() {
+            q = match v {
+                JobValue::Text(t) => q.bind(t),
+                JobValue::Int(i) => q.bind(i),
+            };
+        }
+        q.execute(&mut self.conn).await?;
+        Ok(())
+    }
+
     async fn begin(&mut self, account: Uuid, _incoming: Option<u64>) -> Result<(), StoreError> {
-        sqlx::raw_sql("BEGIN").execute(&mut self.data).await?;
+        self.set_account(account).await?;
+        sqlx::raw_sql("BEGIN").execute(&mut self.conn).await?;
         self.in_tx = true;
         self.staged.clear();
-        sqlx::query("SELECT set_config('ebay_import.account_id', $1, true)")
-            .bind(account.to_string())
-            .execute(&mut self.data)
-            .await?;
-        // The key is computed by the server, so other tools can take the same lock.
-        let got: bool = sqlx::query(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended('ebay_import:' || $1, 0))",
-        )
-        .bind(account.to_string())
-        .fetch_one(&mut self.data)
-        .await?
-        .get(0);
-        if !got {
-            eprintln!(
-                "waiting for another import of account {account} to finish (imports of one \
-                 account run one at a time)"
-            );
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('ebay_import:' || $1, 0))")
-                .bind(account.to_string())
-                .execute(&mut self.data)
-                .await?;
-        }
-        Ok(())
+        self.lock_account(account).await?;
+        self.reap_interrupted(account).await
     }
 
     async fn write(
@@ -484,11 +648,12 @@ impl Sink for PgStore {
         }
         let col = |f: fn(&Reject) -> Option<String>| rejects.iter().map(f).collect::<Vec<_>>();
         sqlx::query(
-            "INSERT INTO import_rejects (job_id, line, record, column_name, code, message, value, \
-             raw_line) SELECT $1::uuid, * FROM UNNEST($2::int8[], $3::int8[], $4::text[], \
-             $5::text[], $6::text[], $7::text[], $8::text[])",
+            "INSERT INTO import_rejects (job_id, account_id, line, record, column_name, code, \
+             message, value, raw_line) SELECT $1::uuid, $2::uuid, * FROM UNNEST($3::int8[], \
+             $4::int8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])",
         )
         .bind(job.to_string())
+        .bind(self.account.map(|a| a.to_string()))
         .bind(rejects.iter().map(|r| r.line as i64).collect::<Vec<_>>())
         .bind(rejects.iter().map(|r| r.record as i64).collect::<Vec<_>>())
         .bind(col(|r| r.column.clone()))
@@ -496,21 +661,8 @@ impl Sink for PgStore {
         .bind(col(|r| Some(r.message.clone())))
         .bind(col(|r| r.value.clone()))
         .bind(col(|r| r.raw.clone()))
-        .execute(&mut self.data)
+        .execute(&mut self.conn)
         .await?;
-        Ok(())
-    }
-
-    async fn checkpoint(
-        &mut self,
-        job: Uuid,
-        cursor: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE import_jobs SET resume_cursor = $1::jsonb WHERE id = $2::uuid")
-            .bind(cursor.to_string())
-            .bind(job.to_string())
-            .execute(&mut self.data)
-            .await?;
         Ok(())
     }
 
@@ -519,7 +671,7 @@ impl Sink for PgStore {
         self.keys_table(rollup).await?;
         sqlx::query(AssertSqlSafe(d.on_keys(d.add_keys, rollup)))
             .bind(keys)
-            .execute(&mut self.data)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }
@@ -543,27 +695,28 @@ impl Sink for PgStore {
         )
         .await?;
         sqlx::raw_sql(AssertSqlSafe(d.on_keys(d.clear_keys, rollup)))
-            .execute(&mut self.data)
+            .execute(&mut self.conn)
             .await?;
         Ok(counts)
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {
-        sqlx::raw_sql("COMMIT").execute(&mut self.data).await?;
+        sqlx::raw_sql("COMMIT").execute(&mut self.conn).await?;
         self.in_tx = false;
         Ok(())
     }
 
     async fn rollback(&mut self) -> Result<(), StoreError> {
-        if self.in_tx {
-            self.in_tx = false;
-            // A lost connection has rolled the transaction back already.
-            if sqlx::raw_sql("ROLLBACK")
-                .execute(&mut self.data)
-                .await
-                .is_err()
-            {
-                let _ = self.data.ping().await;
+        if !self.in_tx {
+            return Ok(());
+        }
+        self.in_tx = false;
+        // A lost connection has rolled the transaction back already; a new one lets the
+        // job's record still say how it ended.
+        if let Err(e) = sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await {
+            let e = StoreError::from(e);
+            if e.is_connection_lost() || self.conn.ping().await.is_err() {
+                self.reconnect().await?;
             }
         }
         Ok(())
@@ -571,58 +724,52 @@ impl Sink for PgStore {
 }
 
 impl JobControl for PgStore {
-    async fn rollback_job(&mut self, job: &JobRecord) -> Result<RollbackSummary, StoreError> {
-        check_rollable(job)?;
-        // The account's transaction and lock, as for an import of it.
-        self.begin(job.account_id, None).await?;
-        let result = self.undo(job).await;
-        match result {
-            Ok(summary) => {
-                self.commit().await?;
-                self.save_job(&rolled_back(job, &summary)).await?;
-                Ok(summary)
-            }
-            Err(e) => {
-                self.rollback().await?;
-                Err(e)
-            }
-        }
+    async fn rollback_job(
+        &mut self,
+        id: Uuid,
+        force: bool,
+    ) -> Result<(JobRecord, RollbackSummary), StoreError> {
+        crate::roll_back(self, id, force).await
     }
 }
 
-impl PgStore {
-    async fn undo(&mut self, job: &JobRecord) -> Result<RollbackSummary, StoreError> {
-        let id = job.id.to_string();
-        // Restores are not versions to keep.
-        sqlx::raw_sql("SET LOCAL ebay_import.restoring = 'on'")
-            .execute(&mut self.data)
-            .await?;
+impl crate::UndoQueries for PgStore {
+    async fn job_for_update(&mut self, id: Uuid) -> Result<JobRecord, StoreError> {
+        self.stored_job(id).await
+    }
+
+    async fn changed_later(&mut self, job: Uuid) -> Result<Vec<String>, StoreError> {
         let mut later = Vec::new();
         for (t, _) in DATA_TABLES {
-            let rows = sqlx::query(AssertSqlSafe(format!(
+            let rows: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
                 "SELECT DISTINCT replaced_by::text FROM {t}_history \
                  WHERE job_id = $1::uuid AND replaced_by <> $1::uuid"
             )))
-            .bind(&id)
-            .fetch_all(&mut self.data)
+            .bind(job.to_string())
+            .fetch_all(&mut self.conn)
             .await?;
-            later.extend(rows.iter().map(|r| r.get::<String, _>(0)));
+            later.extend(rows);
         }
-        if !later.is_empty() {
-            return Err(later_jobs_refusal(job.id, later));
-        }
+        Ok(later)
+    }
+
+    async fn undo(&mut self, job: Uuid) -> Result<RollbackSummary, StoreError> {
+        let id = job.to_string();
+        // Restores are not versions to keep.
+        sqlx::raw_sql("SET LOCAL ebay_import.restoring = 'on'")
+            .execute(&mut self.conn)
+            .await?;
         let mut summary = RollbackSummary::default();
         for (t, key) in DATA_TABLES {
-            let cols: Vec<String> = sqlx::query(
+            let cols: Vec<String> = sqlx::query_scalar(
                 "SELECT column_name::text FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
             )
             .bind(*t)
-            .fetch_all(&mut self.data)
+            .fetch_all(&mut self.conn)
             .await?
-            .iter()
-            .map(|r| r.get::<String, _>(0))
-            .filter(|c| c != "account_id" && c != key)
+            .into_iter()
+            .filter(|c: &String| c != "account_id" && c != key)
             .collect();
             let restored = sqlx::query(AssertSqlSafe(format!(
                 "UPDATE {t} d SET ({cols}) = ROW({h_cols}) FROM {t}_history h \
@@ -636,21 +783,21 @@ impl PgStore {
                     .join(", "),
             )))
             .bind(&id)
-            .execute(&mut self.data)
+            .execute(&mut self.conn)
             .await?
             .rows_affected();
             let deleted = sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {t} WHERE job_id = $1::uuid"
             )))
             .bind(&id)
-            .execute(&mut self.data)
+            .execute(&mut self.conn)
             .await?
             .rows_affected();
             sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {t}_history WHERE replaced_by = $1::uuid"
             )))
             .bind(&id)
-            .execute(&mut self.data)
+            .execute(&mut self.conn)
             .await?;
             summary.restored.insert(t.to_string(), restored);
             summary.deleted.insert(t.to_string(), deleted);
@@ -664,52 +811,55 @@ impl JobLog for PgStore {
         &mut self,
         account: Option<&AccountRef>,
     ) -> Result<Vec<JobRecord>, StoreError> {
-        let rows = match account {
-            None => {
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {JOB_COLUMNS} FROM import_jobs ORDER BY import_jobs.created_at, import_jobs.id"
-                )))
-                .fetch_all(&mut self.jobs)
-                .await?
-            }
-            Some(a) => {
-                let Some(id) = self.account_id_of(a).await? else {
-                    return Ok(Vec::new());
-                };
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {JOB_COLUMNS} FROM import_jobs WHERE import_jobs.account_id = $1::uuid \
-                     ORDER BY import_jobs.created_at, import_jobs.id"
-                )))
-                .bind(id.to_string())
-                .fetch_all(&mut self.jobs)
-                .await?
-            }
-        };
-        Ok(rows.iter().map(job_from_row).collect())
+        match account {
+            None => self.jobs_where("TRUE", None).await,
+            Some(a) => match self.account_id_of(a).await? {
+                Some(id) => {
+                    self.set_account(id).await?;
+                    self.jobs_where("account_id = $1::uuid", Some(id.to_string()))
+                        .await
+                }
+                None => Ok(Vec::new()),
+            },
+        }
     }
 
     async fn job(&mut self, id: &str) -> Result<JobRecord, StoreError> {
         // A unique prefix of the id is enough, as with git commits.
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {JOB_COLUMNS} FROM import_jobs WHERE import_jobs.id::text LIKE $1 || '%' LIMIT 2"
-        )))
-        .bind(id.to_string())
-        .fetch_all(&mut self.jobs)
-        .await?;
-        match rows.as_slice() {
-            [one] if !id.is_empty() => Ok(job_from_row(one)),
+        crate::check_id_prefix(id)?;
+        let found = self
+            .jobs_where("id::text LIKE $1 || '%' AND $1 <> ''", Some(id.to_string()))
+            .await?;
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
             _ => Err(StoreError::NoSuchJob(id.to_string())),
         }
     }
 
-    async fn rejects(&mut self, id: Uuid) -> Result<Vec<Reject>, StoreError> {
-        let rows = sqlx::query(
+    async fn rejects(
+        &mut self,
+        id: Uuid,
+        each: &mut dyn FnMut(Reject) -> std::io::Result<()>,
+    ) -> Result<u64, StoreError> {
+        let mut rows = sqlx::query(
             "SELECT line, record, column_name, code, message, value, raw_line FROM import_rejects \
              WHERE job_id = $1::uuid ORDER BY line, seq",
         )
         .bind(id.to_string())
-        .fetch_all(&mut self.jobs)
-        .await?;
-        Ok(rows.iter().map(crate::reject_from_row).collect())
+        .fetch(&mut self.conn);
+        let mut n = 0;
+        while let Some(r) = rows.try_next().await? {
+            each(reject_from_parts(
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                &r.try_get::<String, _>(3)?,
+                r.try_get(4)?,
+                r.try_get(5)?,
+                r.try_get(6)?,
+            ))?;
+            n += 1;
+        }
+        Ok(n)
     }
 }

@@ -156,23 +156,32 @@ pub(crate) fn scan(r: &Rollup, d: &Dialect) -> String {
 }
 
 /// The `latest` columns of the given source rows, each the first non-null of its sources and
-/// else the summary table's stored value (a refresh never erases what the table knows with
-/// nothing). Parameters: the account, the row references. Columns: reference, then `latest`.
+/// else the summary table's value from before the job (a refresh never erases what the table
+/// knows with nothing). A row this job already wrote (in an earlier `--commit-every` part)
+/// falls back to the version the job replaced, not to what the earlier part wrote, so a job
+/// refreshes the same rows whether it commits once or in parts. Parameters: the account, the
+/// job, the row references. Columns: reference, then `latest`.
 pub(crate) fn latest(r: &Rollup, d: &Dialect) -> String {
+    let job = d.job;
     let kept: Vec<String> = r
         .latest
         .iter()
         .map(|(column, sources)| {
             let from: Vec<String> = sources.iter().map(|c| format!("s.{c}")).collect();
-            format!("COALESCE({}, t.{column})", from.join(", "))
+            format!(
+                "COALESCE({}, CASE WHEN t.job_id = {job} THEN h.{column} ELSE t.{column} END)",
+                from.join(", ")
+            )
         })
         .collect();
     let row_ref = d.row_ref.unwrap_or(r.source_key);
     let filter = format!("s.account_id = {}", d.account);
-    let (rows, cond) = (d.rows_by_key)(r.source, row_ref, &filter, 2);
+    let (rows, cond) = (d.rows_by_key)(r.source, row_ref, &filter, 3);
     format!(
         "SELECT s.{row_ref}, {kept} FROM {rows} \
          LEFT JOIN {table} t ON t.account_id = {account} AND t.{target_key} = s.{group} \
+         LEFT JOIN {table}_history h ON t.job_id = {job} AND h.account_id = t.account_id \
+         AND h.{target_key} = t.{target_key} AND h.replaced_by = {job} AND h.job_id <> {job} \
          WHERE {cond}",
         kept = kept.join(", "),
         table = r.table,

@@ -1,9 +1,10 @@
 //! The SQLite store: the embedded default.
 //!
-//! sqlx owns the schema (embedded migrations) and the job records. The data path, a job's rows
-//! and rejects in one transaction, goes through a second connection with rusqlite's cached
-//! prepared statements (sharing the same bundled libsqlite3): binding values straight from the
-//! Arrow columns is several times faster than sqlx's boxed arguments. Each row is looked up by
+//! sqlx owns the schema (embedded migrations, applied one process at a time). Everything else
+//! goes through one rusqlite connection (sharing sqlx's bundled libsqlite3): a job's rows,
+//! rejects and the record that says how it ended commit in one transaction, and rusqlite's
+//! cached prepared statements bind values straight from the Arrow columns, several times
+//! faster than sqlx's boxed arguments. Each row is looked up by
 //! its key (through the index of key hashes, see [`key_hash`]); a new key is inserted, a known
 //! one is rewritten only if its content hash changed, so the counts are exact and unchanged
 //! rows are never rewritten.
@@ -11,11 +12,14 @@
 //! SQL text is built only from the static schema's column names; every value from a file is a
 //! bound parameter.
 
+use crate::jobs::{select_list, upsert_sql, ColumnType};
 use crate::rollup;
+use crate::runlock::RunLocks;
+use crate::wait::Wait;
 use crate::{
-    bind_job, check_rollable, find_or_create_account, job_from_row, later_jobs_refusal,
-    rolled_back, AccountRef, AccountTable, JobControl, JobLog, JobOwner, JobRecord, JobStatus,
-    RollbackSummary, Sink, StoreError, DATA_TABLES, INTERRUPTED,
+    find_or_create_account, interrupted, reject_from_parts, Access, AccountRef, AccountTable,
+    JobControl, JobLog, JobRecord, JobStatus, RollbackSummary, Sink, StoreError, StoreOptions,
+    DATA_TABLES,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -24,9 +28,12 @@ use arrow_schema::DataType;
 use ebay_import_map::Rollup;
 use ebay_import_model::Reject;
 use ebay_import_resolve::{value_text, Outcome, ResolvedBatch, TableRows};
+use rusqlite::OpenFlags;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions, Row, SqliteConnection};
+use sqlx::{ConnectOptions, Connection};
+use std::cell::RefCell;
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use uuid::Uuid;
 
@@ -55,38 +62,59 @@ fn defers_indexes(incoming: u64, existing: u64) -> bool {
     incoming > 0 && incoming / BYTES_PER_ROW >= existing
 }
 
-/// The database a process waits on, for [`wait_for_writer`]'s message.
-static WAITED_ON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-static SAID_WAITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The database a process waits on and how long it may wait, for [`wait_for_writer`].
+static WAITED_ON: std::sync::OnceLock<(String, Option<std::time::Duration>)> =
+    std::sync::OnceLock::new();
 
-/// SQLite's busy handler on both connections: while another process writes (SQLite takes one
-/// writer at a time, and a scheduler may start several imports together), wait as long as it
-/// takes, as an import waits for PostgreSQL's account lock, rather than fail after a timeout.
-/// A wait of over a second is announced once on stderr.
-fn wait_for_writer(retries: i32) -> bool {
-    // 1, 2, 4 … 64 ms, then 100 ms each: about a second by the 16th retry.
-    if retries == 16 && !SAID_WAITING.swap(true, std::sync::atomic::Ordering::Relaxed) {
-        eprintln!(
-            "waiting for another process to finish writing to {} (SQLite takes one writer at \
-             a time)",
-            WAITED_ON.get().map_or("the database", |p| p.as_str())
-        );
-    }
-    let ms = if retries < 7 { 1 << retries } else { 100 };
-    std::thread::sleep(std::time::Duration::from_millis(ms));
-    true
+thread_local! {
+    /// The current wait for another writer, and why the last one ended early.
+    static WAIT: RefCell<(Option<Wait>, Option<StoreError>)> = const { RefCell::new((None, None)) };
 }
 
-unsafe extern "C" fn wait_for_writer_ffi(
-    _: *mut std::ffi::c_void,
-    retries: std::ffi::c_int,
-) -> std::ffi::c_int {
-    std::ffi::c_int::from(wait_for_writer(retries))
+/// SQLite's busy handler: while another process writes (SQLite takes one writer at a time,
+/// and a scheduler may start several imports together), wait as long as it takes, as an
+/// import waits for PostgreSQL's account lock, unless `--lock-timeout` runs out or a stop is
+/// requested. A wait of over a second is announced once on stderr.
+fn wait_for_writer(retries: i32) -> bool {
+    let (db, timeout) = WAITED_ON.get().cloned().unwrap_or_default();
+    let what =
+        || format!("another process to finish writing to {db} (SQLite takes one writer at a time)");
+    let keep_waiting = WAIT.with_borrow_mut(|(wait, gave_up)| {
+        if retries == 0 {
+            *wait = Some(Wait::new(timeout));
+        }
+        match wait.get_or_insert_with(|| Wait::new(timeout)).again(&what) {
+            Ok(()) => true,
+            Err(e) => {
+                *gave_up = Some(e);
+                false
+            }
+        }
+    });
+    if keep_waiting {
+        // 1, 2, 4 … 64 ms, then 100 ms each.
+        let ms = if retries < 7 { 1 << retries } else { 100 };
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+    keep_waiting
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// A busy database whose wait ended early says why (`--lock-timeout`, a stop).
+    fn from(e: rusqlite::Error) -> StoreError {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+            if let Some(why) = WAIT.with_borrow_mut(|(_, gave_up)| gave_up.take()) {
+                return why;
+            }
+        }
+        StoreError::Sqlite(e)
+    }
 }
 
 pub struct SqliteStore {
-    conn: SqliteConnection,
-    data: rusqlite::Connection,
+    conn: rusqlite::Connection,
+    locks: RunLocks,
+    lock_timeout: Option<std::time::Duration>,
     in_tx: bool,
     /// The current transaction's expected input bytes, and the tables it has written.
     incoming: Option<u64>,
@@ -96,49 +124,110 @@ pub struct SqliteStore {
     deferred: Vec<String>,
 }
 
+/// Where the schema of a database file stands against this build's migrations.
+#[derive(Debug, PartialEq, Eq)]
+enum Schema {
+    Current,
+    /// No tables at all: a new file.
+    Empty,
+    /// Made by an older build: `applied` of `known` migrations.
+    Older {
+        applied: usize,
+        known: usize,
+    },
+    /// Made by a newer build, or not by ebay-import.
+    Foreign,
+}
+
+fn schema_of(conn: &rusqlite::Connection) -> Result<Schema, StoreError> {
+    let tables: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    let has_log: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = '_sqlx_migrations'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_log == 0 {
+        return Ok(if tables == 0 {
+            Schema::Empty
+        } else {
+            Schema::Foreign
+        });
+    }
+    let mut stmt = conn.prepare("SELECT version FROM _sqlx_migrations WHERE success")?;
+    let applied: HashSet<i64> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let known: HashSet<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+    Ok(if !applied.is_subset(&known) {
+        Schema::Foreign
+    } else if applied.len() < known.len() {
+        Schema::Older {
+            applied: applied.len(),
+            known: known.len(),
+        }
+    } else {
+        Schema::Current
+    })
+}
+
+/// The database file a `sqlite:` URL names; an in-memory or unnamed database is refused, since
+/// nothing imported there would outlive the command.
+fn database_file(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    let opts = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Unusable(format!("invalid SQLite URL {url:?}: {e}")))?;
+    let name = opts.get_filename().to_string_lossy();
+    if name.is_empty() || name.starts_with("file:sqlx-in-memory") || url.contains("mode=memory") {
+        return Err(StoreError::Unusable(format!(
+            "{url:?} names no database file (an in-memory database would be gone when the \
+             command ends): use sqlite://PATH"
+        )));
+    }
+    Ok(opts)
+}
+
+/// The database file a URL names and the files SQLite keeps beside it.
+pub(crate) fn database_files(url: &str) -> Vec<PathBuf> {
+    let Ok(opts) = database_file(url) else {
+        return Vec::new();
+    };
+    ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| {
+            let mut name = opts.get_filename().as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        })
+        .collect()
+}
+
 impl SqliteStore {
-    /// Opens (creating it if missing) the database file at a `sqlite://PATH` URL and applies
-    /// the embedded migrations.
-    pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::UnsupportedUrl(url.to_string()));
-        }
-        let opts = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            // Wide rows: 16 KiB pages split less often (takes effect when the file is created).
-            .page_size(16384)
-            // Replaced by `wait_for_writer` once connected.
-            .busy_timeout(std::time::Duration::from_secs(30));
-        let path = opts.get_filename().to_path_buf();
-        let _ = WAITED_ON.set(path.display().to_string());
-        let mut conn = opts.connect().await?;
-        {
-            let mut handle = conn.lock_handle().await?;
-            // SAFETY: the handle is locked, so no other call uses the connection meanwhile;
-            // sqlx and rusqlite link the same libsqlite3 (libsqlite3-sys), and the callback
-            // keeps no pointer.
-            unsafe {
-                rusqlite::ffi::sqlite3_busy_handler(
-                    handle.as_raw_handle().as_ptr(),
-                    Some(wait_for_writer_ffi),
-                    std::ptr::null_mut(),
-                );
+    /// Opens the database file at a `sqlite://PATH` URL. To write, it is created when missing
+    /// and migrated (one process at a time); to read, it must exist with this build's schema,
+    /// and nothing is written.
+    pub async fn open(
+        url: &str,
+        access: Access,
+        opts: StoreOptions,
+    ) -> Result<SqliteStore, StoreError> {
+        let file = database_file(url)?;
+        let path = file.get_filename().to_path_buf();
+        let locks = RunLocks::new(&path);
+        let conn = match access {
+            Access::Read => open_for_reading(&path)?,
+            Access::Write => {
+                let _ = WAITED_ON.set((path.display().to_string(), opts.lock_timeout));
+                migrate(file, &locks).await?;
+                open_for_writing(&path)?
             }
-        }
-        MIGRATOR.run(&mut conn).await?;
-        reap_interrupted(&mut conn).await?;
-        let data = rusqlite::Connection::open(&path)?;
-        data.busy_handler(Some(wait_for_writer))?;
-        data.execute_batch(&format!(
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB};"
-        ))?;
-        data.set_prepared_statement_cache_capacity(64);
+        };
         Ok(SqliteStore {
             conn,
-            data,
+            locks,
+            lock_timeout: opts.lock_timeout,
             in_tx: false,
             incoming: None,
             written: HashSet::new(),
@@ -152,7 +241,7 @@ impl SqliteStore {
         if self.incoming.is_none() || !self.written.insert(table) {
             return Ok(None);
         }
-        let max: i64 = self.data.query_row(
+        let max: i64 = self.conn.query_row(
             &format!("SELECT COALESCE(MAX(rowid), 0) FROM {table}"),
             [],
             |r| r.get(0),
@@ -177,12 +266,12 @@ impl SqliteStore {
             return Ok(());
         }
         for &(_, name) in DEFERRED_INDEXES.iter().filter(|(t, _)| *t == table) {
-            let create: String = self.data.query_row(
+            let create: String = self.conn.query_row(
                 "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
                 [name],
                 |r| r.get(0),
             )?;
-            self.data.execute_batch(&format!("DROP INDEX {name}"))?;
+            self.conn.execute_batch(&format!("DROP INDEX {name}"))?;
             self.deferred.push(create);
         }
         Ok(())
@@ -191,7 +280,7 @@ impl SqliteStore {
     /// Builds the indexes this transaction deferred.
     fn build_deferred(&mut self) -> Result<(), StoreError> {
         for create in std::mem::take(&mut self.deferred) {
-            self.data.execute_batch(&create)?;
+            self.conn.execute_batch(&create)?;
         }
         Ok(())
     }
@@ -239,15 +328,15 @@ impl SqliteStore {
             "SELECT rowid, row_hash FROM {t} WHERE key_hash = ?1 AND account_id = ?2 AND {key} = ?3"
         );
         // By column name: a history table's columns need not be in its table's order.
-        let stored = columns_of(&self.data, t)?.join(", ");
+        let stored = columns_of(&self.conn, t)?.join(", ");
         let keep = format!(
             "INSERT INTO {t}_history ({stored}, replaced_by) SELECT {stored}, ?2 FROM {t} WHERE rowid = ?1"
         );
         let hash_param = 3 + table.columns.len();
-        let mut keep = self.data.prepare_cached(&keep)?;
-        let mut find = self.data.prepare_cached(&find)?;
-        let mut ins = self.data.prepare_cached(&insert)?;
-        let mut upd = self.data.prepare_cached(&update)?;
+        let mut keep = self.conn.prepare_cached(&keep)?;
+        let mut find = self.conn.prepare_cached(&find)?;
+        let mut ins = self.conn.prepare_cached(&insert)?;
+        let mut upd = self.conn.prepare_cached(&update)?;
         let cols: Vec<Bind> = table.columns.iter().map(|(_, c)| Bind::of(c)).collect();
         let mut text = String::new();
         let mut key_buf = Vec::new();
@@ -306,27 +395,186 @@ fn columns_of(conn: &rusqlite::Connection, table: &str) -> rusqlite::Result<Vec<
 
 impl AccountTable for SqliteStore {
     async fn ensure_account(&mut self, id: Uuid, slug: Option<&str>) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO accounts (id, slug, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(id.to_string())
-        .bind(slug.map(str::to_string))
-        .bind(crate::now())
-        .execute(&mut self.conn)
-        .await?;
+        self.conn.execute(
+            "INSERT INTO accounts (id, slug, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            rusqlite::params![id.to_string(), slug, crate::now()],
+        )?;
         Ok(())
     }
 
     async fn account_id_of(&mut self, account: &AccountRef) -> Result<Option<Uuid>, StoreError> {
         Ok(match account {
             AccountRef::Id(id) => Some(*id),
-            AccountRef::Slug(slug) => sqlx::query("SELECT id FROM accounts WHERE slug = ?")
-                .bind(slug.clone())
-                .fetch_optional(&mut self.conn)
-                .await?
-                .and_then(|row| Uuid::parse_str(&row.get::<String, _>(0)).ok()),
+            AccountRef::Slug(slug) => {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached("SELECT id FROM accounts WHERE slug = ?1")?;
+                let mut rows = stmt.query([slug])?;
+                match rows.next()? {
+                    Some(row) => Uuid::parse_str(&row.get::<_, String>(0)?).ok(),
+                    None => None,
+                }
+            }
         })
     }
+}
+
+/// Applies the migrations the database lacks, creating it when missing; one process at a
+/// time (several imports started together on a new database take turns here).
+async fn migrate(file: SqliteConnectOptions, locks: &RunLocks) -> Result<(), StoreError> {
+    let path = file.get_filename().to_path_buf();
+    let unusable = |e: std::io::Error| {
+        StoreError::Unusable(format!("cannot open the database {}: {e}", path.display()))
+    };
+    let _lock = locks.migration_lock().map_err(unusable)?;
+    if path.exists() && schema_of(&open_for_reading_any(&path)?)? == Schema::Current {
+        return Ok(());
+    }
+    let mut conn = file
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        // Wide rows: 16 KiB pages split less often (takes effect when the file is created).
+        .page_size(16384)
+        .connect()
+        .await?;
+    MIGRATOR.run(&mut conn).await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// The connection of a writing command: waits for other writers ([`wait_for_writer`]).
+fn open_for_writing(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_handler(Some(wait_for_writer))?;
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB};"
+    ))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// A read-only connection to an existing file, whatever its schema.
+fn open_for_reading_any(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    Ok(rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?)
+}
+
+/// The connection of a reading command: the database must exist and have this build's schema.
+fn open_for_reading(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let shown = path.display();
+    if !path.exists() {
+        return Err(StoreError::Unusable(format!(
+            "no database at {shown}: nothing was imported there (check --database or \
+             DATABASE_URL)"
+        )));
+    }
+    let conn = open_for_reading_any(path)?;
+    match schema_of(&conn)? {
+        Schema::Current => Ok(conn),
+        Schema::Empty | Schema::Foreign => Err(StoreError::Unusable(format!(
+            "{shown} is not an ebay-import database of this version (made by another program, \
+             or by a newer ebay-import)"
+        ))),
+        Schema::Older { applied, known } => Err(StoreError::Unusable(format!(
+            "{shown} has an older schema ({applied} of {known} migrations): run `ebay-import \
+             migrate` (or any import) to bring it up to date"
+        ))),
+    }
+}
+
+impl SqliteStore {
+    /// Reads jobs by a `WHERE` condition on `import_jobs` with its parameters.
+    fn jobs_where(
+        &self,
+        condition: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let columns = select_list(|name, _| name.to_string());
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {columns} FROM import_jobs WHERE {condition} ORDER BY created_at, id"
+        ))?;
+        let jobs = stmt.query_map(params, |row| {
+            (0..crate::jobs::JOB_COLUMNS.len())
+                .map(|i| job_value(row, i))
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map(JobRecord::from_values)
+        })?;
+        let jobs: Vec<JobRecord> = jobs.collect::<Result<_, _>>()?;
+        Ok(jobs.into_iter().map(|j| self.as_seen(j)).collect())
+    }
+
+    /// A `processing` job whose run lock is free reads as interrupted: its process is gone
+    /// (it lets go of the lock only after its record says how it ended).
+    fn as_seen(&self, job: JobRecord) -> JobRecord {
+        if job.status != JobStatus::Processing || self.locks.is_held(job.id) {
+            return job;
+        }
+        match self.stored_job(job.id) {
+            Some(again) if again.status == JobStatus::Processing => interrupted(&again),
+            Some(again) => again,
+            None => job,
+        }
+    }
+
+    /// One job's record as stored, read again.
+    fn stored_job(&self, id: Uuid) -> Option<JobRecord> {
+        let columns = select_list(|name, _| name.to_string());
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {columns} FROM import_jobs WHERE id = ?1"))
+            .ok()?;
+        stmt.query_row([id.to_string()], |row| {
+            (0..crate::jobs::JOB_COLUMNS.len())
+                .map(|i| job_value(row, i))
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map(JobRecord::from_values)
+        })
+        .ok()
+    }
+
+    /// Marks the jobs whose process is gone `interrupted`, inside the write transaction.
+    fn reap_interrupted(&mut self) -> Result<(), StoreError> {
+        let gone: Vec<JobRecord> = self
+            .jobs_where("status = 'processing'", [])?
+            .into_iter()
+            .filter(|j| j.status == JobStatus::Interrupted)
+            .collect();
+        for job in gone {
+            self.write_job(&job)?;
+        }
+        Ok(())
+    }
+
+    fn write_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
+        let sql = upsert_sql(|i, _| format!("?{i}"));
+        let values: Vec<rusqlite::types::Value> = job
+            .values()
+            .into_iter()
+            .map(|v| match v {
+                crate::jobs::JobValue::Text(t) => t.into(),
+                crate::jobs::JobValue::Int(i) => i.into(),
+            })
+            .collect();
+        self.conn
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(values))?;
+        Ok(())
+    }
+}
+
+/// Column `i` of a job row: integers and text as SQLite holds them.
+fn job_value(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<crate::jobs::JobValue> {
+    use crate::jobs::JobValue;
+    Ok(match crate::jobs::JOB_COLUMNS[i].1 {
+        ColumnType::Int => JobValue::Int(row.get(i)?),
+        _ => JobValue::Text(row.get(i)?),
+    })
 }
 
 impl Sink for SqliteStore {
@@ -334,34 +582,30 @@ impl Sink for SqliteStore {
         find_or_create_account(self, account).await
     }
 
-    async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
-        bind_job(sqlx::query(
-            "INSERT INTO import_jobs (id, account_id, import_type, file_name, file_size, \
-             file_sha256, encoding, delimiter, site, status, rows_read, inserted, updated, unchanged, \
-             rejected, skipped, errors_by_code, tables, metadata, error, created_by, created_at, \
-             started_at, finished_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-             ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET import_type = excluded.import_type, \
-             file_size = excluded.file_size, file_sha256 = excluded.file_sha256, \
-             encoding = excluded.encoding, delimiter = excluded.delimiter, site = excluded.site, \
-             status = excluded.status, rows_read = excluded.rows_read, \
-             inserted = excluded.inserted, updated = excluded.updated, \
-             unchanged = excluded.unchanged, rejected = excluded.rejected, \
-             skipped = excluded.skipped, errors_by_code = excluded.errors_by_code, \
-             tables = excluded.tables, metadata = excluded.metadata, error = excluded.error, \
-             started_at = excluded.started_at, finished_at = excluded.finished_at, \
-             owner = excluded.owner",), job)
-        .bind(owner_of(job))
-        .execute(&mut self.conn)
-        .await?;
+    async fn claim_job(&mut self, job: Uuid) -> Result<(), StoreError> {
+        let mut wait = Wait::new(self.lock_timeout);
+        let what = || format!("another process to let go of job {job}");
+        while !self.locks.try_claim(job)? {
+            wait.again(&what)?;
+            tokio::time::sleep(crate::wait::POLL).await;
+        }
         Ok(())
     }
 
+    async fn release_job(&mut self, job: Uuid) -> Result<(), StoreError> {
+        self.locks.release(job);
+        Ok(())
+    }
+
+    async fn save_job(&mut self, job: &JobRecord) -> Result<(), StoreError> {
+        self.write_job(job)
+    }
+
     async fn begin(&mut self, _account: Uuid, incoming: Option<u64>) -> Result<(), StoreError> {
-        self.data.execute_batch("BEGIN IMMEDIATE")?;
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
         self.in_tx = true;
         self.incoming = incoming;
-        Ok(())
+        self.reap_interrupted()
     }
 
     async fn write(
@@ -388,7 +632,7 @@ impl Sink for SqliteStore {
 
     async fn write_rejects(&mut self, job: Uuid, rejects: &[Reject]) -> Result<(), StoreError> {
         let job = job.to_string();
-        let mut stmt = self.data.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(
             "INSERT INTO import_rejects (job_id, line, record, column_name, code, message, value, raw_line) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
@@ -407,25 +651,13 @@ impl Sink for SqliteStore {
         Ok(())
     }
 
-    async fn checkpoint(
-        &mut self,
-        job: Uuid,
-        cursor: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        self.data.execute(
-            "UPDATE import_jobs SET resume_cursor = ?1 WHERE id = ?2",
-            rusqlite::params![cursor.to_string(), job.to_string()],
-        )?;
-        Ok(())
-    }
-
     async fn touch(&mut self, rollup: &'static Rollup, keys: &[String]) -> Result<(), StoreError> {
         let d = &rollup::SQLITE;
-        self.data
+        self.conn
             .prepare_cached(&d.on_keys(d.keys_table, rollup))?
             .execute([])?;
         let keys = serde_json::to_string(keys).expect("strings serialize");
-        self.data
+        self.conn
             .prepare_cached(&d.on_keys(d.add_keys, rollup))?
             .execute([keys])?;
         Ok(())
@@ -440,7 +672,7 @@ impl Sink for SqliteStore {
         let d = &rollup::SQLITE;
         // The refresh reads its source through the index.
         self.build_deferred()?;
-        self.data.execute(&d.on_keys(d.keys_table, rollup), [])?;
+        self.conn.execute(&d.on_keys(d.keys_table, rollup), [])?;
         let counts = rollup::refresh(
             &mut SqliteRefresh {
                 store: self,
@@ -451,13 +683,13 @@ impl Sink for SqliteStore {
             rollup,
         )
         .await?;
-        self.data.execute(&d.on_keys(d.clear_keys, rollup), [])?;
+        self.conn.execute(&d.on_keys(d.clear_keys, rollup), [])?;
         Ok(counts)
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {
         self.build_deferred()?;
-        self.data.execute_batch("COMMIT")?;
+        self.conn.execute_batch("COMMIT")?;
         self.end_transaction();
         Ok(())
     }
@@ -465,13 +697,12 @@ impl Sink for SqliteStore {
     async fn rollback(&mut self) -> Result<(), StoreError> {
         if self.in_tx {
             self.end_transaction();
-            self.data.execute_batch("ROLLBACK")?;
+            self.conn.execute_batch("ROLLBACK")?;
         }
         Ok(())
     }
 }
 
-/// The owner column of a job record: set while it is processing.
 /// A summary refresh's queries on SQLite: source rows are named by rowid.
 struct SqliteRefresh<'a> {
     store: &'a mut SqliteStore,
@@ -493,7 +724,7 @@ impl rollup::RefreshQueries for SqliteRefresh<'_> {
         let d = &rollup::SQLITE;
         let mut page = self
             .store
-            .data
+            .conn
             .prepare_cached(&d.on_keys(d.page, self.rollup))?;
         let keys = page.query_map(rusqlite::params![after, rollup::PAGE], |r| r.get(0))?;
         Ok(keys.collect::<Result<_, _>>()?)
@@ -501,7 +732,7 @@ impl rollup::RefreshQueries for SqliteRefresh<'_> {
 
     async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError> {
         let sql = rollup::written_by_job(self.rollup, &rollup::SQLITE);
-        let mut stmt = self.store.data.prepare_cached(&sql)?;
+        let mut stmt = self.store.conn.prepare_cached(&sql)?;
         let params = rusqlite::params![self.account, self.job, Self::json(&keys)];
         let found = stmt.query_map(params, |r| r.get(0))?;
         Ok(found.collect::<Result<_, _>>()?)
@@ -509,7 +740,7 @@ impl rollup::RefreshQueries for SqliteRefresh<'_> {
 
     async fn scan(&mut self, keys: &[String]) -> Result<Vec<rollup::SourceRow<i64>>, StoreError> {
         let sql = rollup::scan(self.rollup, &rollup::SQLITE);
-        let mut stmt = self.store.data.prepare_cached(&sql)?;
+        let mut stmt = self.store.conn.prepare_cached(&sql)?;
         let params = rusqlite::params![self.account, Self::json(&keys)];
         let found = stmt.query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         Ok(found.collect::<Result<_, _>>()?)
@@ -518,8 +749,8 @@ impl rollup::RefreshQueries for SqliteRefresh<'_> {
     async fn latest(&mut self, refs: Vec<i64>) -> Result<rollup::LatestValues<i64>, StoreError> {
         let sql = rollup::latest(self.rollup, &rollup::SQLITE);
         let width = self.rollup.latest.len();
-        let mut stmt = self.store.data.prepare_cached(&sql)?;
-        let params = rusqlite::params![self.account, Self::json(&refs)];
+        let mut stmt = self.store.conn.prepare_cached(&sql)?;
+        let params = rusqlite::params![self.account, self.job, Self::json(&refs)];
         let found = stmt.query_map(params, |r| {
             let values = (0..width)
                 .map(|i| r.get::<_, Option<String>>(1 + i))
@@ -534,56 +765,31 @@ impl rollup::RefreshQueries for SqliteRefresh<'_> {
     }
 }
 
-fn owner_of(job: &JobRecord) -> Option<String> {
-    (job.status == JobStatus::Processing)
-        .then(|| serde_json::to_string(&JobOwner::current()).expect("owner serializes"))
-}
-
-/// Marks `processing` jobs whose process is gone as `interrupted`.
-async fn reap_interrupted(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    let rows = sqlx::query("SELECT id, owner FROM import_jobs WHERE status = 'processing'")
-        .fetch_all(&mut *conn)
-        .await?;
-    for row in rows {
-        let owner: Option<String> = row.get(1);
-        let owner: Option<JobOwner> = owner.and_then(|o| serde_json::from_str(&o).ok());
-        if owner.is_some_and(|o| o.alive() == Some(false)) {
-            sqlx::query(
-                "UPDATE import_jobs SET status = 'interrupted', error = ?, owner = NULL \
-                 WHERE id = ? AND status = 'processing'",
-            )
-            .bind(INTERRUPTED)
-            .bind(row.get::<String, _>(0))
-            .execute(&mut *conn)
-            .await?;
-        }
+impl crate::UndoQueries for SqliteStore {
+    async fn job_for_update(&mut self, id: Uuid) -> Result<JobRecord, StoreError> {
+        self.stored_job(id)
+            .ok_or_else(|| StoreError::NoSuchJob(id.to_string()))
     }
-    Ok(())
-}
 
-impl JobControl for SqliteStore {
-    async fn rollback_job(&mut self, job: &JobRecord) -> Result<RollbackSummary, StoreError> {
-        check_rollable(job)?;
-        let id = job.id.to_string();
-        let tx = self
-            .data
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    async fn changed_later(&mut self, job: Uuid) -> Result<Vec<String>, StoreError> {
         let mut later = Vec::new();
         for (t, _) in DATA_TABLES {
-            let mut stmt = tx.prepare(&format!(
+            let mut stmt = self.conn.prepare(&format!(
                 "SELECT DISTINCT replaced_by FROM {t}_history WHERE job_id = ?1 AND replaced_by <> ?1"
             ))?;
-            let jobs = stmt.query_map([&id], |r| r.get::<_, String>(0))?;
+            let jobs = stmt.query_map([job.to_string()], |r| r.get::<_, String>(0))?;
             for j in jobs {
                 later.push(j?);
             }
         }
-        if !later.is_empty() {
-            return Err(later_jobs_refusal(job.id, later));
-        }
+        Ok(later)
+    }
+
+    async fn undo(&mut self, job: Uuid) -> Result<RollbackSummary, StoreError> {
+        let id = job.to_string();
         let mut summary = RollbackSummary::default();
         for (t, key) in DATA_TABLES {
-            let cols = columns_of(&tx, t)?;
+            let cols = columns_of(&self.conn, t)?;
             let cols: Vec<&str> = cols
                 .iter()
                 .map(String::as_str)
@@ -593,7 +799,7 @@ impl JobControl for SqliteStore {
                 "FROM {t}_history h WHERE h.replaced_by = ?1 AND h.job_id <> ?1 \
                  AND h.account_id = {t}.account_id AND h.{key} = {t}.{key}"
             );
-            let restored = tx.execute(
+            let restored = self.conn.execute(
                 &format!(
                     "UPDATE {t} SET ({cols}) = (SELECT {h_cols} {before}) \
                      WHERE job_id = ?1 AND EXISTS (SELECT 1 {before})",
@@ -606,17 +812,27 @@ impl JobControl for SqliteStore {
                 ),
                 [&id],
             )?;
-            let deleted = tx.execute(&format!("DELETE FROM {t} WHERE job_id = ?1"), [&id])?;
-            tx.execute(
+            let deleted = self
+                .conn
+                .execute(&format!("DELETE FROM {t} WHERE job_id = ?1"), [&id])?;
+            self.conn.execute(
                 &format!("DELETE FROM {t}_history WHERE replaced_by = ?1"),
                 [&id],
             )?;
             summary.restored.insert(t.to_string(), restored as u64);
             summary.deleted.insert(t.to_string(), deleted as u64);
         }
-        tx.commit()?;
-        self.save_job(&rolled_back(job, &summary)).await?;
         Ok(summary)
+    }
+}
+
+impl JobControl for SqliteStore {
+    async fn rollback_job(
+        &mut self,
+        id: Uuid,
+        force: bool,
+    ) -> Result<(JobRecord, RollbackSummary), StoreError> {
+        crate::roll_back(self, id, force).await
     }
 }
 
@@ -686,48 +902,49 @@ impl JobLog for SqliteStore {
         &mut self,
         account: Option<&AccountRef>,
     ) -> Result<Vec<JobRecord>, StoreError> {
-        let rows = match account {
-            None => {
-                sqlx::query("SELECT * FROM import_jobs ORDER BY created_at, id")
-                    .fetch_all(&mut self.conn)
-                    .await?
-            }
-            Some(a) => {
-                let Some(id) = self.account_id_of(a).await? else {
-                    return Ok(Vec::new());
-                };
-                sqlx::query(
-                    "SELECT * FROM import_jobs WHERE account_id = ? ORDER BY created_at, id",
-                )
-                .bind(id.to_string())
-                .fetch_all(&mut self.conn)
-                .await?
-            }
-        };
-        Ok(rows.iter().map(job_from_row).collect())
+        match account {
+            None => self.jobs_where("1", []),
+            Some(a) => match self.account_id_of(a).await? {
+                Some(id) => self.jobs_where("account_id = ?1", [id.to_string()]),
+                None => Ok(Vec::new()),
+            },
+        }
     }
 
     async fn job(&mut self, id: &str) -> Result<JobRecord, StoreError> {
         // A unique prefix of the id is enough, as with git commits.
-        let rows = sqlx::query("SELECT * FROM import_jobs WHERE id LIKE ? || '%' LIMIT 2")
-            .bind(id.to_string())
-            .fetch_all(&mut self.conn)
-            .await?;
-        match rows.as_slice() {
-            [one] if !id.is_empty() => Ok(job_from_row(one)),
+        crate::check_id_prefix(id)?;
+        let found = self.jobs_where("id LIKE ?1 || '%' AND ?1 <> ''", [id])?;
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
             _ => Err(StoreError::NoSuchJob(id.to_string())),
         }
     }
 
-    async fn rejects(&mut self, id: Uuid) -> Result<Vec<Reject>, StoreError> {
-        let rows = sqlx::query(
+    async fn rejects(
+        &mut self,
+        id: Uuid,
+        each: &mut dyn FnMut(Reject) -> std::io::Result<()>,
+    ) -> Result<u64, StoreError> {
+        let mut stmt = self.conn.prepare(
             "SELECT line, record, column_name, code, message, value, raw_line FROM import_rejects \
-             WHERE job_id = ? ORDER BY line, rowid",
-        )
-        .bind(id.to_string())
-        .fetch_all(&mut self.conn)
-        .await?;
-        Ok(rows.iter().map(crate::reject_from_row).collect())
+             WHERE job_id = ?1 ORDER BY line, rowid",
+        )?;
+        let mut rows = stmt.query([id.to_string()])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            each(reject_from_parts(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                &r.get::<_, String>(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))?;
+            n += 1;
+        }
+        Ok(n)
     }
 }
 
@@ -767,10 +984,12 @@ mod tests {
     async fn deferred_indexes_are_built_as_the_migrations_define_them() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let mut store = SqliteStore::connect(&url).await.expect("open");
+        let mut store = SqliteStore::open(&url, Access::Write, StoreOptions::default())
+            .await
+            .expect("open");
         let definition = |store: &SqliteStore, name: &str| -> Option<String> {
             store
-                .data
+                .conn
                 .query_row(
                     "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
                     [name],

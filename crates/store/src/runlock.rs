@@ -1,0 +1,113 @@
+//! SQLite's job run locks: one file per running job beside the database, locked (`flock`)
+//! by the process that runs the job. The operating system lets go of it when that process
+//! ends however it ends, so any process that can open the database can tell a running job
+//! from one whose process died, whatever host it ran on (flock works across NFS clients, as
+//! SQLite's own locks must).
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// The run locks of one database, and those this process holds.
+pub(crate) struct RunLocks {
+    dir: PathBuf,
+    held: HashMap<Uuid, File>,
+}
+
+impl RunLocks {
+    /// The lock directory of the database at `db`: `<db>-locks`.
+    pub(crate) fn dir_of(db: &Path) -> PathBuf {
+        let mut name = db.as_os_str().to_owned();
+        name.push("-locks");
+        PathBuf::from(name)
+    }
+
+    pub(crate) fn new(db: &Path) -> RunLocks {
+        RunLocks {
+            dir: Self::dir_of(db),
+            held: HashMap::new(),
+        }
+    }
+
+    fn file_of(&self, job: Uuid) -> PathBuf {
+        self.dir.join(format!("job-{job}"))
+    }
+
+    /// Takes `job`'s lock unless another process holds it.
+    pub(crate) fn try_claim(&mut self, job: Uuid) -> io::Result<bool> {
+        if self.held.contains_key(&job) {
+            return Ok(true);
+        }
+        std::fs::create_dir_all(&self.dir)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.file_of(job))?;
+        match file.try_lock() {
+            Ok(()) => {
+                self.held.insert(job, file);
+                Ok(true)
+            }
+            Err(TryLockError::WouldBlock) => Ok(false),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    /// Lets go of `job`'s lock and removes its file (while still holding it, so no process
+    /// takes a lock on a file about to go).
+    pub(crate) fn release(&mut self, job: Uuid) {
+        if let Some(file) = self.held.remove(&job) {
+            let _ = std::fs::remove_file(self.file_of(job));
+            drop(file);
+        }
+    }
+
+    /// Whether some process (this one included) holds `job`'s lock. Opens the file read-only,
+    /// so it works on a database that may not be written.
+    pub(crate) fn is_held(&self, job: Uuid) -> bool {
+        if self.held.contains_key(&job) {
+            return true;
+        }
+        match File::open(self.file_of(job)) {
+            Ok(file) => matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock)),
+            Err(_) => false,
+        }
+    }
+
+    /// The lock that keeps two processes from migrating the database at once, waited for.
+    pub(crate) fn migration_lock(&self) -> io::Result<File> {
+        std::fs::create_dir_all(&self.dir)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join("migrate"))?;
+        file.lock()?;
+        Ok(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_is_seen_from_another_handle_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let mut mine = RunLocks::new(&db);
+        let mut other = RunLocks::new(&db);
+        let job = Uuid::now_v7();
+        assert!(!other.is_held(job));
+        assert!(mine.try_claim(job).unwrap());
+        assert!(other.is_held(job));
+        assert!(!other.try_claim(job).unwrap(), "one holder at a time");
+        mine.release(job);
+        assert!(!other.is_held(job));
+        assert!(other.try_claim(job).unwrap());
+        assert!(RunLocks::dir_of(&db).ends_with("t.db-locks"));
+    }
+}
