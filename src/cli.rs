@@ -137,6 +137,10 @@ struct ImportArgs {
     /// by default a job is one transaction.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     commit_every: Option<u64>,
+    /// Input bytes per batch, e.g. 256KiB (default 768KiB, 3MiB on PostgreSQL): a
+    /// --commit-every job commits at batch boundaries.
+    #[arg(long, value_name = "SIZE", value_parser = parse_batch_bytes)]
+    batch_bytes: Option<u64>,
     /// Files to import; - reads stdin.
     #[arg(required = true)]
     files: Vec<String>,
@@ -411,6 +415,7 @@ async fn import(db: &Database, args: ImportArgs) -> Result<u8, Failure> {
     opts.max_file_size = args.dialect.max_file_size;
     opts.user = args.user.clone().unwrap_or_else(os_user);
     opts.commit_every = args.commit_every;
+    opts.batch_bytes = args.batch_bytes.map(|n| n as usize);
     opts.on_duplicate = match args.on_duplicate {
         DuplicatePolicy::Reject => OnDuplicate::Reject,
         DuplicatePolicy::LastWins => OnDuplicate::LastWins,
@@ -733,6 +738,15 @@ fn parse_line_limit(s: &str) -> Result<u64, String> {
     let n = parse_size(s)?;
     if n == 0 || n > 1 << 30 {
         return Err(format!("{s:?} is outside 1 byte .. 1GiB"));
+    }
+    Ok(n)
+}
+
+/// A batch size: 4 KiB .. 1 GiB.
+fn parse_batch_bytes(s: &str) -> Result<u64, String> {
+    let n = parse_size(s)?;
+    if !(4 << 10..=1 << 30).contains(&n) {
+        return Err(format!("{s:?} is outside 4KiB .. 1GiB"));
     }
     Ok(n)
 }

@@ -2,6 +2,7 @@
 //! profiles. Every stage speaks these types, so a reject made by the reader, a kernel or the
 //! row model reads the same in the database, the CSV report and the JSON summary.
 
+pub mod crash;
 mod site;
 pub mod stop;
 

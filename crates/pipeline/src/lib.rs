@@ -47,6 +47,8 @@ pub struct ImportOptions {
     pub commit_every: Option<u64>,
     /// Continue an interrupted `--commit-every` job after its last commit.
     pub resume: Option<Resume>,
+    /// Input bytes per batch; by default the reader's, or more where the sink asks for it.
+    pub batch_bytes: Option<usize>,
 }
 
 /// A job to continue, and where.
@@ -100,11 +102,14 @@ pub struct ResumeOptions {
     pub max_record_bytes: usize,
     pub last_wins: bool,
     pub commit_every: Option<u64>,
+    /// The input bytes per batch the job ran with: chunks are what the cursor counts.
+    pub batch_bytes: usize,
 }
 
 impl ResumeOptions {
-    fn of(opts: &ImportOptions) -> Self {
+    fn of(opts: &ImportOptions, batch_bytes: usize) -> Self {
         ResumeOptions {
+            batch_bytes,
             import_type: opts.import_type.clone(),
             site: opts.site.clone(),
             encoding: opts.read.encoding.map(|e| e.name().to_string()),
@@ -131,6 +136,7 @@ impl ResumeOptions {
             OnDuplicate::Reject
         };
         opts.commit_every = self.commit_every;
+        opts.batch_bytes = Some(self.batch_bytes);
     }
 }
 
@@ -148,6 +154,7 @@ impl ImportOptions {
             in_flight: None,
             commit_every: None,
             resume: None,
+            batch_bytes: None,
         }
     }
 }
@@ -369,6 +376,8 @@ struct JobRun {
     committed: JobRecord,
     /// The whole input was read.
     read_to_end: bool,
+    /// The input bytes per batch it runs with.
+    batch_bytes: usize,
     warnings: Vec<String>,
     footer: Footer,
     /// The known layout of the file, if the header names one.
@@ -396,6 +405,7 @@ impl JobRun {
             committed: job.clone(),
             job,
             read_to_end: false,
+            batch_bytes: 0,
             warnings: Vec::new(),
             footer: Footer::default(),
             variant: None,
@@ -545,7 +555,7 @@ impl JobRun {
             next: raw.end,
             digest: format!("{:032x}", raw.digest),
             footer: self.footer.clone(),
-            options: ResumeOptions::of(opts),
+            options: ResumeOptions::of(opts, self.batch_bytes),
         };
         self.job.resume_cursor = Some(serde_json::to_value(&cursor).expect("cursor serializes"));
         self.job.metadata = self.metadata(opts);
@@ -571,12 +581,18 @@ impl JobRun {
         // A sink that pays per statement gets bigger batches, and fewer of them in flight.
         let mut read = opts.read.clone();
         let mut in_flight = opts.in_flight.unwrap_or(rayon::current_num_threads() + 2);
-        if let Some(bytes) = sink.as_ref().and_then(|s| s.batch_bytes()) {
-            if bytes > read.chunk_bytes {
+        match (
+            opts.batch_bytes,
+            sink.as_ref().and_then(|s| s.batch_bytes()),
+        ) {
+            (Some(bytes), _) => read.chunk_bytes = bytes,
+            (None, Some(bytes)) if bytes > read.chunk_bytes => {
                 in_flight = in_flight.min(rayon::current_num_threads() + 1);
                 read.chunk_bytes = bytes;
             }
+            _ => {}
         }
+        self.batch_bytes = read.chunk_bytes;
         let (mut source, header) = open_with_header(
             stream,
             &read,
@@ -895,6 +911,7 @@ impl JobRun {
                 .collect(),
         };
         counts.tally.add(batch, &outcomes);
+        ebay_import_model::crash::point("batch");
         Ok(())
     }
 }

@@ -537,6 +537,7 @@ async fn roll_back_claimed<S: Sink + JobLog + UndoQueries>(
         }
     }
     let summary = s.undo(job.id).await?;
+    ebay_import_model::crash::point("undone");
     let done = rolled_back(&job, &summary);
     s.save_job(&done).await?;
     s.commit().await?;

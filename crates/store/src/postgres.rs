@@ -32,7 +32,7 @@ use crate::{
     DATA_TABLES,
 };
 use ebay_import_map::Rollup;
-use ebay_import_model::Reject;
+use ebay_import_model::{crash, Reject};
 use ebay_import_resolve::{Outcome, ResolvedBatch, TableRows};
 use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -701,7 +701,9 @@ impl Sink for PgStore {
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {
+        crash::point("commit");
         sqlx::raw_sql("COMMIT").execute(&mut self.conn).await?;
+        crash::point("committed");
         self.in_tx = false;
         Ok(())
     }

@@ -26,7 +26,7 @@ use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 use ebay_import_map::Rollup;
-use ebay_import_model::Reject;
+use ebay_import_model::{crash, Reject};
 use ebay_import_resolve::{value_text, Outcome, ResolvedBatch, TableRows};
 use rusqlite::OpenFlags;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -689,7 +689,9 @@ impl Sink for SqliteStore {
 
     async fn commit(&mut self) -> Result<(), StoreError> {
         self.build_deferred()?;
+        crash::point("commit");
         self.conn.execute_batch("COMMIT")?;
+        crash::point("committed");
         self.end_transaction();
         Ok(())
     }
