@@ -4,8 +4,13 @@
 //! - csv-spectrum: every file must parse to exactly the upstream expected objects;
 //! - DuckDB's CSV edge cases: every file must be handled without a crash, a panic or a hang,
 //!   and with only documented structural error codes.
+//!
+//! An extra check on top of the project's own corpus (`tests/edge_corpus.rs`): a clone without
+//! `../shared/peers/` skips these tests with a visible `SKIPPED` line, unless
+//! `EBAY_IMPORT_REQUIRE_CORPORA=1` (set by `.ci/run`) makes a missing corpus a failure.
 
 use serde_json::Value;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -22,18 +27,30 @@ const STRUCTURAL_CODES: [&str; 5] = [
     "invalid_encoding",
 ];
 
-/// A corpus directory under `../shared/peers`, or a clear failure when it is absent.
-fn corpus(name: &str) -> PathBuf {
+/// A corpus directory under `../shared/peers`; when it is absent, `None` after a visible
+/// SKIPPED line, or a failure with `EBAY_IMPORT_REQUIRE_CORPORA=1`.
+fn corpus(test: &str, name: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/peers")
         .join(name);
-    assert!(
-        dir.is_dir(),
-        "the {name} corpus is missing: expected it at {} (CI copies shared/ next to the \
-         repository; copy shared/peers/{name} there to run this test)",
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("EBAY_IMPORT_REQUIRE_CORPORA").as_deref() == Ok("1") {
+        panic!(
+            "the {name} corpus is required (EBAY_IMPORT_REQUIRE_CORPORA=1) but missing: expected \
+             it at {} (CI copies shared/ next to the repository)",
+            dir.display()
+        );
+    }
+    // Straight to the file descriptor: the test harness captures eprintln!.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: the public {name} corpus is not at {} (copy shared/peers/{name} there \
+         to run it; EBAY_IMPORT_REQUIRE_CORPORA=1 makes this a failure)",
         dir.display()
     );
-    dir
+    None
 }
 
 /// The outcome of one `inspect` run.
@@ -123,7 +140,9 @@ fn files_with_extensions(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
 /// values zipped with the header give the expected objects, in order.
 #[test]
 fn csv_spectrum_matches_the_expected_json() {
-    let root = corpus("csv-spectrum");
+    let Some(root) = corpus("csv_spectrum_matches_the_expected_json", "csv-spectrum") else {
+        return;
+    };
     let mut files = Vec::new();
     files_with_extensions(&root.join("csvs"), &["csv"], &mut files);
     let work = tempfile::tempdir().expect("temporary directory");
@@ -217,7 +236,10 @@ fn csv_spectrum_matches_the_expected_json() {
 /// never a hang), and a report holds only the documented structural error codes.
 #[test]
 fn duckdb_corpus_never_crashes() {
-    let root = corpus("duckdb-csv").join("data/csv");
+    let Some(root) = corpus("duckdb_corpus_never_crashes", "duckdb-csv") else {
+        return;
+    };
+    let root = root.join("data/csv");
     assert!(root.is_dir(), "missing {}", root.display());
     let mut files = Vec::new();
     files_with_extensions(&root, &["csv", "tsv", "txt"], &mut files);

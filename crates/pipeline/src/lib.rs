@@ -163,11 +163,13 @@ impl ImportOptions {
 pub enum ImportError {
     #[error(transparent)]
     Input(#[from] InputError),
-    #[error("{0}")]
+    // Transparent: the CLI prints the whole chain of sources (`{:#}`), so a variant that
+    // displayed its source and named it as its source too said everything twice.
+    #[error(transparent)]
     Read(#[from] std::io::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Header(#[from] HeaderError),
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// The file is not the one the resumed job read.
     #[error("{0}")]
@@ -971,5 +973,25 @@ fn merge_footer(into: &mut Footer, from: &Footer) {
     }
     if from.seller_id.is_some() {
         into.seller_id = from.seller_id.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    /// Every message once: `error: the file is empty: no header row`, not that twice.
+    #[test]
+    fn wrapped_errors_are_not_their_own_source() {
+        let e = ImportError::from(HeaderError::Empty);
+        assert_eq!(e.to_string(), "the file is empty: no header row");
+        assert!(e.source().is_none());
+        let e = ImportError::from(std::io::Error::other("disk on fire"));
+        assert_eq!(e.to_string(), "disk on fire");
+        assert!(e.source().is_none());
+        let e = ImportError::from(StoreError::NoSuchJob("01ab".into()));
+        assert_eq!(e.to_string(), "no import job 01ab");
+        assert!(e.source().is_none());
     }
 }

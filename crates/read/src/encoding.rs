@@ -73,12 +73,21 @@ pub fn detect(sample: &[u8], forced: Option<&'static Encoding>) -> DetectedEncod
     }
 }
 
-/// More valid multi-byte UTF-8 characters than invalid bytes.
+/// At least as many valid multi-byte UTF-8 characters as places with invalid bytes. Adjacent
+/// invalid bytes are one place (one damaged value), however many bytes it has: `utf8_chunks`
+/// gives each bad byte its own chunk.
 fn mostly_utf8(sample: &[u8]) -> bool {
     let (mut valid, mut invalid) = (0usize, 0usize);
+    let mut in_bad_run = false;
     for chunk in sample.utf8_chunks() {
         valid += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
-        invalid += usize::from(!chunk.invalid().is_empty());
+        if !chunk.valid().is_empty() {
+            in_bad_run = false;
+        }
+        if !chunk.invalid().is_empty() {
+            invalid += usize::from(!in_bad_run);
+            in_bad_run = true;
+        }
     }
     valid > 0 && valid >= invalid
 }
@@ -280,6 +289,20 @@ mod tests {
     fn a_utf8_file_with_one_bad_byte_stays_utf8() {
         let text = b"Name,Stadt\nM\xc3\xbcller,K\xc3\xb6ln\nBroken,K\xf6ln\n";
         assert_eq!(detect(text, None).encoding, UTF_8);
+    }
+
+    #[test]
+    fn a_run_of_bad_bytes_counts_once_against_utf8() {
+        // One valid `ü` and two adjacent bad bytes in one value: UTF-8 with one bad record, not
+        // windows-1252 (which would make the `ü` read `Ã¼`).
+        let text = b"name,last\nMartin,M\xc3\xbcller\nBroken,bo\xff\xffgie\n";
+        assert_eq!(detect(text, None).encoding, UTF_8);
+        // Two separate bad places against one valid character are still not UTF-8.
+        let text = b"name,last\nMartin,M\xc3\xbcller\nK\xf6ln,D\xfcsseldorf\n";
+        assert_ne!(detect(text, None).encoding, UTF_8);
+        // Adjacent legacy letters (`\xdf\xfc`, `ßü`) in a file without UTF-8 stay legacy.
+        let text = b"Name,Stadt\nGro\xdf\xfcbel,K\xf6ln\nJ\xfcrgen,D\xfcsseldorf\n";
+        assert_eq!(detect(text, None).encoding.name(), "windows-1252");
     }
 
     #[test]
