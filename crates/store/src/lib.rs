@@ -27,11 +27,11 @@ use uuid::Uuid;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{}", describe_sqlx(.0))]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
     #[error("database migration failed: {}", describe_migrate(.0))]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
     /// The database cannot be used as asked (missing, in memory, an older schema…): a
@@ -54,7 +54,27 @@ pub enum StoreError {
     Stopped(i32),
     /// Writing what was read (a report) failed.
     #[error("{0}")]
-    Output(#[from] std::io::Error),
+    Output(std::io::Error),
+}
+
+// The messages above already say what their cause says: the causes are not sources, so a
+// caller printing the chain says it once.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        StoreError::Database(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> StoreError {
+        StoreError::Migrate(e)
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> StoreError {
+        StoreError::Output(e)
+    }
 }
 
 /// A database error in one line: what the server said and its code, without the server's
