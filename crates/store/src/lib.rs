@@ -4,6 +4,7 @@
 //! [`Sink`] is the seam between the pipeline and a database: SQLite ([`SqliteStore`]) is the
 //! zero-set-up default; PostgreSQL ([`PgStore`]) is production. [`Store`] picks one by URL.
 
+mod pg_tls;
 mod pgcopy;
 mod postgres;
 mod rollup;

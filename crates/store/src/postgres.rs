@@ -17,6 +17,7 @@
 //! SQL text is built only from the static schema's column names; every value from a file
 //! travels as COPY data or a bound parameter.
 
+use crate::pg_tls::{self, Tls};
 use crate::pgcopy::CopyWriter;
 use crate::rollup;
 use crate::{
@@ -28,9 +29,8 @@ use ebay_import_map::Rollup;
 use ebay_import_model::Reject;
 use ebay_import_resolve::{Outcome, ResolvedBatch, TableRows};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
+use sqlx::{AssertSqlSafe, Connection, Row};
 use std::collections::{HashMap, HashSet};
-use std::str::FromStr;
 use uuid::Uuid;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -58,19 +58,21 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to a `postgres://` URL and applies the embedded migrations.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let opts = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Connect(format!("invalid PostgreSQL URL: {e}")))?;
+        let (opts, tls) = pg_tls::options(url).map_err(StoreError::Connect)?;
         let target = describe(&opts);
+        tls.check().map_err(|e| {
+            StoreError::Connect(format!("cannot connect to PostgreSQL {target}: {e}"))
+        })?;
         // Named connections show up as such in pg_stat_activity.
         let connect = |role: &str| {
             let opts = opts
                 .clone()
                 .application_name(&format!("ebay-import ({role})"));
-            let target = target.clone();
+            let (target, tls) = (target.clone(), tls.clone());
             async move {
-                opts.connect()
+                pg_tls::connect(&opts, &tls)
                     .await
-                    .map_err(|e| StoreError::Connect(connect_message(&target, &e)))
+                    .map_err(|e| StoreError::Connect(connect_message(&target, &tls, &e)))
             }
         };
         let mut jobs = connect("jobs").await?;
@@ -327,7 +329,10 @@ fn describe(opts: &PgConnectOptions) -> String {
 }
 
 /// One line that says what went wrong and what to do.
-fn connect_message(target: &str, e: &sqlx::Error) -> String {
+fn connect_message(target: &str, tls: &Tls, e: &sqlx::Error) -> String {
+    if let Some(tls) = tls.explain(e) {
+        return format!("cannot connect to PostgreSQL {target}: {tls}");
+    }
     if let sqlx::Error::Database(db) = e {
         match db.code().as_deref() {
             Some("3D000") => {
