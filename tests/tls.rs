@@ -166,35 +166,23 @@ fn engine_connections_during_an_import(env: &Env, url: &str) -> Vec<(String, boo
 }
 
 #[test]
-fn require_and_the_default_prefer_encrypt_every_engine_connection() {
-    let Some(env) = Env::postgres("tls_require") else {
+fn sslmode_decides_whether_the_engine_connections_are_encrypted() {
+    let Some(env) = Env::postgres("tls_modes") else {
         return;
     };
-    for (url, what) in [
-        (
-            format!("{}?sslmode=require", env.db_url()),
-            "sslmode=require",
-        ),
-        (env.db_url(), "no sslmode (prefer)"),
+    for (query, what, encrypted) in [
+        ("?sslmode=require", "sslmode=require", true),
+        ("", "no sslmode (prefer)", true),
+        ("?sslmode=disable", "sslmode=disable", false),
     ] {
-        let seen = engine_connections_during_an_import(&env, &url);
+        let seen = engine_connections_during_an_import(&env, &format!("{}{query}", env.db_url()));
         assert!(!seen.is_empty());
         assert!(
-            seen.iter().all(|(_, ssl)| *ssl),
-            "{what}: a connection of the engine is not encrypted: {seen:?}"
+            seen.iter().all(|(_, ssl)| *ssl == encrypted),
+            "{what}: every connection of the engine should be {}: {seen:?}",
+            if encrypted { "encrypted" } else { "plaintext" }
         );
     }
-}
-
-#[test]
-fn disable_keeps_every_engine_connection_plaintext() {
-    let Some(env) = Env::postgres("tls_disable") else {
-        return;
-    };
-    let url = format!("{}?sslmode=disable", env.db_url());
-    let seen = engine_connections_during_an_import(&env, &url);
-    assert!(!seen.is_empty());
-    assert!(seen.iter().all(|(_, ssl)| !ssl), "{seen:?}");
 }
 
 // --- a CA and certificates of the test's own ------------------------------------------------
@@ -327,7 +315,7 @@ impl Cluster {
             ("openssl", "version"),
         ] {
             if !tool_runs(tool, arg) {
-                skip(test, &format!("{tool} cannot run here"));
+                skip(test, &format!("{tool} is not on PATH or cannot run"));
                 return None;
             }
         }
@@ -489,10 +477,10 @@ const TRUST: &str = "host all all 127.0.0.1/32 trust\n";
 #[test]
 fn verify_full_and_verify_ca_check_the_servers_certificate() {
     let test = "verify_full_and_verify_ca";
-    let pki = Pki::new();
     if !tool_runs("openssl", "version") {
-        return skip(test, "openssl cannot run here");
+        return skip(test, "openssl is not on PATH or cannot run");
     }
+    let pki = Pki::new();
     let ca = pki.ca("ca");
     let wrong = pki.ca("other-ca");
     pki.server("server", "ca");
@@ -619,10 +607,10 @@ fn verify_full_and_verify_ca_check_the_servers_certificate() {
 #[test]
 fn client_certificates_authenticate_and_allow_falls_back_to_tls() {
     let test = "client_certificates";
-    let pki = Pki::new();
     if !tool_runs("openssl", "version") {
-        return skip(test, "openssl cannot run here");
+        return skip(test, "openssl is not on PATH or cannot run");
     }
+    let pki = Pki::new();
     let ca = pki.ca("ca");
     pki.ca("other-ca");
     pki.server("server", "ca");
