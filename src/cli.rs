@@ -13,7 +13,7 @@ use ebay_import_read::{sniff::parse_delimiter, ReadOptions, DEFAULT_MAX_RECORD_B
 use ebay_import_report::{reject_json, RejectsCsv};
 use ebay_import_resolve::OnDuplicate;
 use ebay_import_store::{
-    database_files, Access, AccountRef, JobControl, JobLog, JobStatus, Store, StoreError,
+    database_files, redact, Access, AccountRef, JobControl, JobLog, JobStatus, Store, StoreError,
     StoreOptions,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -328,25 +328,6 @@ fn read_options(d: &DialectArgs) -> Result<ReadOptions, Failure> {
         max_record_bytes: d.max_line_bytes as usize,
         ..ReadOptions::default()
     })
-}
-
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme + 3],
-                    &userinfo[..colon],
-                    &url[at..]
-                ),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }
 
 fn os_user() -> String {
@@ -790,16 +771,6 @@ mod tests {
         assert_eq!(parse_line_limit("1MiB"), Ok(1 << 20));
         assert!(parse_line_limit("2GiB").is_err());
         assert!(parse_line_limit("0").is_err());
-    }
-
-    #[test]
-    fn passwords_stay_out_of_messages() {
-        assert_eq!(
-            redact("postgres://app:s3cret@db:5432/x"),
-            "postgres://app:***@db:5432/x"
-        );
-        assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
-        assert_eq!(redact("sqlite://a.db"), "sqlite://a.db");
     }
 
     #[test]

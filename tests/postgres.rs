@@ -318,8 +318,13 @@ fn imports_of_one_account_take_turns_while_other_accounts_run() {
         "0190a000-0000-7000-8000-0000000000aa",
         "0190b000-0000-7000-8000-0000000000bb",
     );
-    // Hold account A's import lock, as a running import of A would.
-    let lock = block_on(async {
+    // Hold account A's import lock, as a running import of A would, on a runtime that lives as
+    // long as the connection (closing a TLS connection needs it).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let lock = rt.block_on(async {
         let mut conn = PgConnection::connect(&url).await.expect("connect");
         sqlx::query(AssertSqlSafe(format!(
             "SELECT pg_advisory_lock(hashtextextended('ebay_import:' || '{a}', 0))"
@@ -358,7 +363,7 @@ fn imports_of_one_account_take_turns_while_other_accounts_run() {
         2,
         "A's imports wait for the lock"
     );
-    block_on(lock.close()).expect("release A's lock");
+    rt.block_on(lock.close()).expect("release A's lock");
     let mut a_counts = Vec::new();
     for c in waiting_a {
         let (code, out, err) = finish(c);

@@ -5,6 +5,7 @@
 //! zero-set-up default; PostgreSQL ([`PgStore`]) is production. [`Store`] picks one by URL.
 
 mod jobs;
+mod pg_tls;
 mod pgcopy;
 mod postgres;
 mod rollup;
@@ -115,6 +116,25 @@ impl StoreError {
                 .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
             _ => false,
         }
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -600,7 +620,7 @@ impl Store {
         } else if url.starts_with("sqlite:") {
             Ok(Store::Sqlite(SqliteStore::open(url, access, opts).await?))
         } else {
-            Err(StoreError::UnsupportedUrl(url.to_string()))
+            Err(StoreError::UnsupportedUrl(redact(url)))
         }
     }
 }
@@ -700,5 +720,37 @@ impl JobLog for Store {
         each: &mut dyn FnMut(Reject) -> std::io::Result<()>,
     ) -> Result<u64, StoreError> {
         each_store!(self, s => s.rejects(id, each).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(redact("sqlite://a.db"), "sqlite://a.db");
+    }
+
+    #[tokio::test]
+    async fn an_unsupported_url_is_named_without_its_password() {
+        let e = Store::open(
+            "mysql://root:hunter2@h/x",
+            Access::Read,
+            StoreOptions::default(),
+        )
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+        assert!(
+            e.contains("mysql://root:***@h/x") && !e.contains("hunter2"),
+            "{e}"
+        );
     }
 }

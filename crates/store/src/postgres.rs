@@ -23,6 +23,7 @@
 //! travels as COPY data or a bound parameter.
 
 use crate::jobs::{select_list, upsert_sql, ColumnType, JobValue, JOB_COLUMNS};
+use crate::pg_tls::{self, Tls};
 use crate::pgcopy::CopyWriter;
 use crate::rollup;
 use crate::wait::{Wait, POLL};
@@ -36,9 +37,8 @@ use ebay_import_model::{crash, Reject};
 use ebay_import_resolve::{Outcome, ResolvedBatch, TableRows};
 use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
+use sqlx::{AssertSqlSafe, Connection, Row};
 use std::collections::{HashMap, HashSet};
-use std::str::FromStr;
 use uuid::Uuid;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -51,6 +51,7 @@ const ACCOUNT_LOCK: &str = "hashtextextended('ebay_import:' || $1, 0)";
 pub struct PgStore {
     conn: PgConnection,
     opts: PgConnectOptions,
+    tls: Tls,
     target: String,
     lock_timeout: Option<std::time::Duration>,
     /// The account set on the session (for row-level security), set again after a reconnect.
@@ -63,12 +64,15 @@ pub struct PgStore {
 }
 
 /// Opens the connection, named so it shows up as such in `pg_stat_activity`.
-async fn connect(opts: &PgConnectOptions, target: &str) -> Result<PgConnection, StoreError> {
-    opts.clone()
-        .application_name("ebay-import")
-        .connect()
+async fn connect(
+    opts: &PgConnectOptions,
+    tls: &Tls,
+    target: &str,
+) -> Result<PgConnection, StoreError> {
+    let opts = opts.clone().application_name("ebay-import");
+    pg_tls::connect(&opts, tls)
         .await
-        .map_err(|e| StoreError::Connect(connect_message(target, &e)))
+        .map_err(|e| StoreError::Connect(connect_message(target, tls, &e)))
 }
 
 impl PgStore {
@@ -80,10 +84,12 @@ impl PgStore {
         access: Access,
         opts: StoreOptions,
     ) -> Result<PgStore, StoreError> {
-        let pg = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Connect(format!("invalid PostgreSQL URL: {e}")))?;
+        let (pg, tls) = pg_tls::options(url).map_err(StoreError::Connect)?;
         let target = describe(&pg);
-        let mut conn = connect(&pg, &target).await?;
+        tls.check().map_err(|e| {
+            StoreError::Connect(format!("cannot connect to PostgreSQL {target}: {e}"))
+        })?;
+        let mut conn = connect(&pg, &tls, &target).await?;
         match access {
             Access::Write => MIGRATOR.run(&mut conn).await?,
             Access::Read => check_schema(&mut conn, &target).await?,
@@ -91,6 +97,7 @@ impl PgStore {
         Ok(PgStore {
             conn,
             opts: pg,
+            tls,
             target,
             lock_timeout: opts.lock_timeout,
             account: None,
@@ -114,7 +121,7 @@ impl PgStore {
 
     /// A fresh connection after the old one was lost; its locks went with it.
     async fn reconnect(&mut self) -> Result<(), StoreError> {
-        self.conn = connect(&self.opts, &self.target).await?;
+        self.conn = connect(&self.opts, &self.tls, &self.target).await?;
         self.running.clear();
         if let Some(account) = self.account.take() {
             self.set_account(account).await?;
@@ -507,7 +514,10 @@ fn describe(opts: &PgConnectOptions) -> String {
 }
 
 /// One line that says what went wrong and what to do.
-fn connect_message(target: &str, e: &sqlx::Error) -> String {
+fn connect_message(target: &str, tls: &Tls, e: &sqlx::Error) -> String {
+    if let Some(tls) = tls.explain(e) {
+        return format!("cannot connect to PostgreSQL {target}: {tls}");
+    }
     if let sqlx::Error::Database(db) = e {
         match db.code().as_deref() {
             Some("3D000") => {
