@@ -54,7 +54,7 @@ pub struct PgStore {
     tls: Tls,
     target: String,
     lock_timeout: Option<std::time::Duration>,
-    /// The account set on the session (for row-level security), set again after a reconnect.
+    /// The account set on the session (for row-level security).
     account: Option<Uuid>,
     in_tx: bool,
     /// Temporary tables (staging, touched groups) created in the current transaction.
@@ -119,13 +119,11 @@ impl PgStore {
         Ok(())
     }
 
-    /// A fresh connection after the old one was lost; its locks went with it.
+    /// A fresh connection after the old one was lost; its locks and settings went with it.
     async fn reconnect(&mut self) -> Result<(), StoreError> {
         self.conn = connect(&self.opts, &self.tls, &self.target).await?;
         self.running.clear();
-        if let Some(account) = self.account.take() {
-            self.set_account(account).await?;
-        }
+        self.account = None;
         Ok(())
     }
 
@@ -725,6 +723,8 @@ impl Sink for PgStore {
             return Ok(());
         }
         self.in_tx = false;
+        // A session setting made inside the transaction goes with it.
+        self.account = None;
         // A lost connection has rolled the transaction back already; a new one lets the
         // job's record still say how it ended.
         if let Err(e) = sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await {
