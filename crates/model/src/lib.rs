@@ -2,8 +2,13 @@
 //! profiles. Every stage speaks these types, so a reject made by the reader, a kernel or the
 //! row model reads the same in the database, the CSV report and the JSON summary.
 
+mod shown;
 mod site;
 
+pub use shown::{
+    escape_controls, is_hidden_control, quoted, shown, shown_list, truncate_chars, SHOWN_CHARS,
+    SHOWN_NAMES,
+};
 pub use site::{SiteProfile, SITES};
 
 use serde::Serialize;
@@ -127,14 +132,6 @@ pub struct Reject {
 pub const MAX_VALUE_CHARS: usize = 200;
 pub const MAX_RAW_CHARS: usize = 1000;
 
-/// Truncates on a char boundary and marks the cut with an ellipsis.
-pub fn truncate_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        None => s.to_string(),
-        Some((idx, _)) => format!("{}…", &s[..idx]),
-    }
-}
-
 /// Why a row was skipped: framing, not data and not an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -191,11 +188,5 @@ mod tests {
         for code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
         }
-    }
-
-    #[test]
-    fn truncation_respects_char_boundaries() {
-        assert_eq!(truncate_chars("äöü", 2), "äö…");
-        assert_eq!(truncate_chars("abc", 3), "abc");
     }
 }

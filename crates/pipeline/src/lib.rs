@@ -14,7 +14,7 @@ pub use inspect::{inspect, InspectOptions, InspectReport};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
 use ebay_import_map::{ImportSchema, Rollup};
-use ebay_import_model::{ErrorCode, Footer, Position, Reject, SkipReason};
+use ebay_import_model::{shown_list, ErrorCode, Footer, Position, Reject, SkipReason};
 use ebay_import_read::{sniff::delimiter_name, ParseSpec, ReadOptions};
 use ebay_import_resolve::{row_model, OnDuplicate, Outcome, ResolvedBatch, Tally};
 use ebay_import_store::{AccountRef, JobRecord, JobStatus, Sink, StoreError, TableCounts};
@@ -345,7 +345,7 @@ impl JobRun {
             self.warnings.push(format!(
                 "{} unknown column(s) ignored: {}",
                 mapping.unknown.len(),
-                mapping.unknown.join(", ")
+                shown_list(&mapping.unknown)
             ));
         }
         let mut skipped = header.skipped.len() as u64;

@@ -14,7 +14,7 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, StringArray};
 use ebay_import_map::{ImportSchema, RowModel as RowModelKind, Target};
-use ebay_import_model::{ErrorCode, Reject};
+use ebay_import_model::{shown, shown_list, ErrorCode, Reject};
 use std::collections::VecDeque;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -427,7 +427,7 @@ impl OrdersResolver {
             let message = format!(
                 "order {} has {} item rows but no summary row before line {first}: the summary \
                  row is missing or was rejected; fix it and import the file again",
-                group.key,
+                shown(&group.key),
                 group.rows.len()
             );
             for &(abs, row) in &group.rows {
@@ -467,15 +467,12 @@ impl OrdersResolver {
             .map(|((abs, row), _)| self.pending(*abs).batch.positions[*row as usize].line)
             .collect();
         if !failing.is_empty() {
-            let lines = failing
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let lines: Vec<String> = failing.iter().map(u64::to_string).collect();
             let message = format!(
-                "order {} is rejected as a whole because line {lines} of it has errors; fix that \
+                "order {} is rejected as a whole because line {} of it has errors; fix that \
                  line and import the file again",
-                group.key
+                shown(&group.key),
+                shown_list(&lines)
             );
             for (at, errs) in own {
                 if errs.is_empty() {
@@ -562,7 +559,7 @@ impl OrdersResolver {
                 let message = format!(
                     "order {} already appeared at line {line} with different content; keep one \
                      version, or pass --on-duplicate last-wins to let the later rows win",
-                    group.key
+                    shown(&group.key)
                 );
                 for &at in &group.rows {
                     let value = Some(group.key.clone());
