@@ -41,10 +41,13 @@ pub enum ErrorCode {
     /// A warning, not a reject: a date a spreadsheet rewrote (`9/8/2026` where eBay writes
     /// `Sep-08-26`), accepted.
     ReformattedDate,
+    /// A warning beside an `invalid_date` reject: a numeric date that is no date in the site's
+    /// order but is one read the other way round (`15/03/2024` on a month-first site).
+    DateOrder,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::MissingColumns,
         ErrorCode::TooManyColumns,
         ErrorCode::UnterminatedQuote,
@@ -65,6 +68,7 @@ impl ErrorCode {
         ErrorCode::OrderIncomplete,
         ErrorCode::DuplicateKey,
         ErrorCode::ReformattedDate,
+        ErrorCode::DateOrder,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +93,7 @@ impl ErrorCode {
             ErrorCode::OrderIncomplete => "order_incomplete",
             ErrorCode::DuplicateKey => "duplicate_key",
             ErrorCode::ReformattedDate => "reformatted_date",
+            ErrorCode::DateOrder => "date_order",
         }
     }
 

@@ -15,9 +15,9 @@ mod money;
 mod number;
 mod text;
 
-pub use date::{date, datetime};
+pub use date::{date, datetime, fits_only_the_other_order};
 pub use id::id;
-pub use money::money;
+pub use money::{money, row_currencies, without_rows, NamedAmounts};
 pub use number::{boolean, integer};
 pub use text::{currency, email, enumeration, text};
 
