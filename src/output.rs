@@ -139,7 +139,10 @@ pub fn inspect_text(r: &InspectReport) -> String {
         "type:      {}",
         r.import_type.unwrap_or("(none: plain CSV)")
     );
-    let _ = writeln!(out, "site:      {}", r.site.unwrap_or("-"));
+    let _ = match &r.site_source {
+        Some(source) => writeln!(out, "site:      {} ({source})", r.site.unwrap_or("-")),
+        None => writeln!(out, "site:      {}", r.site.unwrap_or("-")),
+    };
     let _ = writeln!(out, "layout:    {}", r.variant.unwrap_or("-"));
     if !r.template.is_empty() {
         let params: Vec<String> = r
@@ -155,6 +158,9 @@ pub fn inspect_text(r: &InspectReport) -> String {
     }
     if !r.missing_columns.is_empty() {
         let _ = writeln!(out, "missing:   {}", r.missing_columns.join(", "));
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out, "warning:   {}", escape_controls(w));
     }
     for rec in &r.records {
         let _ = writeln!(out, "line {}: {:?}", rec.line, rec.values);

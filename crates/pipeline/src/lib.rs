@@ -348,6 +348,7 @@ impl JobRun {
                 shown_list(&mapping.unknown)
             ));
         }
+        self.warnings.extend(header.warnings.iter().cloned());
         let mut skipped = header.skipped.len() as u64;
         source.consume_records(header.index + 1);
         let present = mapping.present_fields();
@@ -534,6 +535,15 @@ impl JobRun {
                     "day first"
                 },
                 site.code
+            ));
+        }
+        if let Some((n, first)) = self.notes.get(ErrorCode::DateOrder.as_str()) {
+            self.warnings.push(header::date_order_warning(
+                *n,
+                first.value.as_deref().unwrap_or_default(),
+                first.line,
+                first.column.as_deref().unwrap_or_default(),
+                site,
             ));
         }
         if let Some(s) = sink {
