@@ -29,6 +29,9 @@ pub struct TypedBatch {
     pub columns: Vec<ArrayRef>,
     /// ISO code per row: from a currency column, else a money symbol, else the site's default.
     pub currency: Arc<StringArray>,
+    /// The currency a row's own values name (its currency column or amounts); null where
+    /// `currency` is the site's default.
+    pub named_currency: Arc<StringArray>,
     /// Errors sorted by row, then by column order; every error of a row is kept.
     pub errors: Vec<FieldError>,
     /// Values worth a warning (`date_order` here, [`reformatted_dates`] later), sorted by
@@ -111,29 +114,34 @@ pub fn validate_batch(
             message: e.message,
         }));
     }
-    let currency = settle_currencies(
+    let named_currency = settle_currencies(
         &mut columns,
         &mut errors,
         strings,
         &money,
         fields,
         currency_column.as_ref(),
-        site,
     );
     errors.sort_by_key(|e| (e.row, fields.iter().position(|&f| f == e.field)));
     notes.sort_by_key(|n| n.row);
     TypedBatch {
         fields: fields.to_vec(),
         columns,
-        currency: Arc::new(currency),
+        currency: Arc::new(
+            named_currency
+                .iter()
+                .map(|c| Some(c.unwrap_or(site.currency)))
+                .collect(),
+        ),
+        named_currency: Arc::new(named_currency),
         errors,
         notes,
         num_rows,
     }
 }
 
-/// Decides the currency of each row ([`kernels::row_currencies`]): an amount in another
-/// currency than its row's becomes null in `columns` and an error.
+/// The currency each row names ([`kernels::row_currencies`]): an amount in another currency
+/// than its row's becomes null in `columns` and an error.
 fn settle_currencies(
     columns: &mut [ArrayRef],
     errors: &mut Vec<FieldError>,
@@ -141,7 +149,6 @@ fn settle_currencies(
     money: &[(usize, StringArray)],
     fields: &[usize],
     currency_column: Option<&StringArray>,
-    site: &SiteProfile,
 ) -> StringArray {
     let amounts: Vec<kernels::NamedAmounts> = money
         .iter()
@@ -150,8 +157,7 @@ fn settle_currencies(
             named,
         })
         .collect();
-    let (currency, mixed) =
-        kernels::row_currencies(strings.num_rows(), &amounts, currency_column, site);
+    let (named, mixed) = kernels::row_currencies(strings.num_rows(), &amounts, currency_column);
     for (k, &(i, _)) in money.iter().enumerate() {
         let rows: Vec<usize> = mixed
             .iter()
@@ -173,7 +179,7 @@ fn settle_currencies(
         code: e.code,
         message: e.message,
     }));
-    currency
+    named
 }
 
 /// The rejected dates of a column that are dates read the other way round (`15/03/2024` on a
@@ -326,6 +332,12 @@ mod tests {
         assert_eq!(
             typed.currency.iter().collect::<Vec<_>>(),
             ["USD", "USD", "USD", "EUR", "GBP"].map(Some)
+        );
+        let bare = validate(&ORDERS, columns, &[["1.00", "", "1.00", ""]], "UK");
+        assert_eq!(bare.currency.value(0), "GBP");
+        assert!(
+            bare.named_currency.is_null(0),
+            "the site's default is named by no value"
         );
         let message = &typed.errors[2].message;
         assert!(

@@ -78,27 +78,28 @@ impl NamedAmounts<'_> {
     }
 }
 
-/// The currency of each of `num_rows` rows, and the amounts that name another one.
+/// The currency each of `num_rows` rows names, and the amounts that name another one.
 ///
 /// A row is one order, item, listing or product, and its amounts are in one currency: the
-/// currency column's value, else the one most of its amounts name (the first of a tie), else
-/// the site's. An amount whose own symbol or code names another currency is an
-/// `invalid_money` error, returned with the index of its column in `amounts`: whichever of
-/// the two is right, storing the amount with the row's currency would be wrong.
+/// currency column's value, else the one most of its amounts name (the first of a tie); null
+/// when the row names none (its amounts are in the site's currency). An amount whose own
+/// symbol or code names another currency is an `invalid_money` error, returned with the
+/// index of its column in `amounts`: whichever of the two is right, storing the amount with
+/// the row's currency would be wrong.
 pub fn row_currencies(
     num_rows: usize,
     amounts: &[NamedAmounts],
     column: Option<&StringArray>,
-    site: &SiteProfile,
 ) -> (StringArray, Vec<(usize, ValueError)>) {
     let mut out = StringBuilder::with_capacity(num_rows, num_rows * 3);
     let mut errors = Vec::new();
     for row in 0..num_rows {
         let codes = amounts.iter().filter_map(|a| a.code(row));
         let given = column.filter(|c| c.is_valid(row)).map(|c| c.value(row));
-        let currency = given
-            .or_else(|| most_named(codes.clone()))
-            .unwrap_or(site.currency);
+        let Some(currency) = given.or_else(|| most_named(codes.clone())) else {
+            out.append_null();
+            continue;
+        };
         out.append_value(currency);
         if codes.clone().all(|code| code == currency) {
             continue;
