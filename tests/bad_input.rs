@@ -91,7 +91,7 @@ fn missing_columns_of_a_forced_type_name_the_type_the_header_looks_like() {
 }
 
 #[test]
-fn every_sample_imports_with_its_own_forced_type() {
+fn every_sample_imports_with_its_own_forced_type_and_is_refused_as_another() {
     let env = Env::new();
     let mut names: Vec<String> = std::fs::read_dir(DATA)
         .expect("list data/")
@@ -105,20 +105,26 @@ fn every_sample_imports_with_its_own_forced_type() {
         .collect();
     names.sort();
     assert_eq!(names.len(), 16, "{names:?}");
+    const TYPES: [&str; 4] = ["orders", "listings", "products", "customers"];
     for name in names {
-        let ty = match name.split('-').next() {
-            Some("orders") => "orders",
-            Some("listings") => "listings",
-            Some("products") => "products",
-            Some("customers") => "customers",
-            other => panic!("{name}: no type for {other:?}"),
-        };
+        let own = *TYPES
+            .iter()
+            .find(|t| name.starts_with(*t))
+            .unwrap_or_else(|| panic!("{name}: no type"));
         let file = data_file(&env, &name);
-        let run = env.import("demo", &["--dry-run", "--type", ty, &file]);
-        run.expect_code(0);
-        let j = run.json();
-        assert_eq!(s(&j, "import_type"), ty, "{name}: {j}");
-        assert_eq!(u(&j, "rejected"), 0, "{name}: {j}");
+        for ty in TYPES {
+            let run = env.import("demo", &["--dry-run", "--type", ty, &file]);
+            let j = run.json();
+            if ty == own {
+                run.expect_code(0);
+                assert_eq!(s(&j, "import_type"), ty, "{name}: {j}");
+                assert_eq!(u(&j, "rejected"), 0, "{name}: {j}");
+            } else {
+                run.expect_code(1);
+                let hint = format!("drop --type or use --type {own}");
+                assert!(s(&j, "error").ends_with(&hint), "{name} as {ty}: {j}");
+            }
+        }
     }
 }
 
