@@ -232,10 +232,7 @@ pub fn find_header(
     let variant = mapping.as_ref().and_then(|m| m.variant(fields));
     let (site, site_source) = match (forced_site, &mapping) {
         (Some(s), _) => (Some(s), Some(SiteSource::Option)),
-        (None, Some(m)) => {
-            let (site, source) = site_of(m, variant, fields);
-            (Some(site), Some(source))
-        }
+        (None, Some(m)) => site_of(m, variant, fields),
         (None, None) => (None, None),
     };
     if let (Some(site), Some(SiteSource::Assumed)) = (site, &site_source) {
@@ -402,23 +399,25 @@ fn site_of(
     m: &HeaderMapping,
     variant: Option<&'static Variant>,
     fields: &[String],
-) -> (&'static SiteProfile, SiteSource) {
+) -> (Option<&'static SiteProfile>, Option<SiteSource>) {
     let declared = ["SiteID", "Country"].iter().find_map(|p| {
         let value = m.param(p)?;
         Some((SiteProfile::by_site_id(value)?, format!("{p}={value}")))
     });
-    if let Some((site, param)) = declared {
-        return (site, SiteSource::Template(param));
-    }
-    if let Some((site, v)) = variant.and_then(|v| Some((SiteProfile::by_code(v.site?)?, v))) {
-        return (site, SiteSource::Layout(v.name));
-    }
-    if let Some((site, hint)) = detect_site(fields) {
-        if let Some(site) = SiteProfile::by_code(site) {
-            return (site, SiteSource::HeaderWords(hint));
-        }
-    }
-    (SiteProfile::us(), SiteSource::Assumed)
+    let layout = || {
+        let v = variant?;
+        Some((SiteProfile::by_code(v.site?)?, SiteSource::Layout(v.name)))
+    };
+    let words = || {
+        let (site, hint) = detect_site(fields)?;
+        Some((SiteProfile::by_code(site)?, SiteSource::HeaderWords(hint)))
+    };
+    let (site, source) = declared
+        .map(|(site, param)| (site, SiteSource::Template(param)))
+        .or_else(layout)
+        .or_else(words)
+        .unwrap_or((SiteProfile::us(), SiteSource::Assumed));
+    (Some(site), Some(source))
 }
 
 /// The warning that a file's site was assumed: how its values are read, and what to pass if
