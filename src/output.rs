@@ -1,5 +1,6 @@
 //! What the commands print: JSON for machines, short text for people.
 
+use ebay_import_model::{escape_controls, shown_list};
 use ebay_import_pipeline::{ImportSummary, InspectReport};
 use ebay_import_store::JobRecord;
 use std::fmt::Write;
@@ -98,8 +99,10 @@ fn job_lines(j: &JobRecord, warnings: &[String], out: &mut String) {
         j.import_type.as_deref().unwrap_or("?"),
         j.status.as_str()
     );
+    // Messages quote file text escaped already; a job recorded by an older build, or a
+    // message from a stage that quotes raw text, must not reach the terminal raw either.
     if let Some(e) = &j.error {
-        let _ = writeln!(out, "  error: {e}");
+        let _ = writeln!(out, "  error: {}", escape_controls(e));
     }
     let _ = writeln!(
         out,
@@ -122,7 +125,7 @@ fn job_lines(j: &JobRecord, warnings: &[String], out: &mut String) {
         let _ = writeln!(out, "  rejects by code: {}", codes.join(", "));
     }
     for w in warnings {
-        let _ = writeln!(out, "  warning: {w}");
+        let _ = writeln!(out, "  warning: {}", escape_controls(w));
     }
 }
 
@@ -136,7 +139,10 @@ pub fn inspect_text(r: &InspectReport) -> String {
         "type:      {}",
         r.import_type.unwrap_or("(none: plain CSV)")
     );
-    let _ = writeln!(out, "site:      {}", r.site.unwrap_or("-"));
+    let _ = match &r.site_source {
+        Some(source) => writeln!(out, "site:      {} ({source})", r.site.unwrap_or("-")),
+        None => writeln!(out, "site:      {}", r.site.unwrap_or("-")),
+    };
     let _ = writeln!(out, "layout:    {}", r.variant.unwrap_or("-"));
     if !r.template.is_empty() {
         let params: Vec<String> = r
@@ -144,14 +150,17 @@ pub fn inspect_text(r: &InspectReport) -> String {
             .iter()
             .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
             .collect();
-        let _ = writeln!(out, "template:  {}", params.join(" "));
+        let _ = writeln!(out, "template:  {}", shown_list(&params));
     }
     let _ = writeln!(out, "columns:   {}", r.columns.len());
     if !r.unknown_columns.is_empty() {
-        let _ = writeln!(out, "unknown:   {}", r.unknown_columns.join(", "));
+        let _ = writeln!(out, "unknown:   {}", shown_list(&r.unknown_columns));
     }
     if !r.missing_columns.is_empty() {
         let _ = writeln!(out, "missing:   {}", r.missing_columns.join(", "));
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out, "warning:   {}", escape_controls(w));
     }
     for rec in &r.records {
         let _ = writeln!(out, "line {}: {:?}", rec.line, rec.values);
@@ -160,7 +169,13 @@ pub fn inspect_text(r: &InspectReport) -> String {
         let _ = writeln!(out, "skipped line {}: {}", s.line, s.reason);
     }
     for e in &r.errors {
-        let _ = writeln!(out, "error line {}: {} {}", e.line, e.code, e.message);
+        let _ = writeln!(
+            out,
+            "error line {}: {} {}",
+            e.line,
+            e.code,
+            escape_controls(&e.message)
+        );
     }
     out.trim_end().to_string()
 }

@@ -1235,7 +1235,17 @@ fn spreadsheet_damage_is_flagged_rejected_or_accepted() {
     );
     let run = env.import("demo", &[&canonical]);
     run.expect_code(0);
-    assert_eq!(run.json()["warnings"], serde_json::json!([]));
+    // Its only warning is that nothing in it names its site, so the US order was assumed.
+    let j = run.json();
+    let warnings = j["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{j}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .is_some_and(|w| w.starts_with("the site US is assumed")),
+        "{j}"
+    );
+    assert_eq!(j["warning_codes"], serde_json::json!({}), "{j}");
 }
 
 #[test]

@@ -238,11 +238,16 @@ impl ImportSchema {
         let mut file_to_field = vec![None; header.len()];
         let mut field_to_file = vec![None; self.fields.len()];
         let mut unknown = Vec::new();
-        let mut attributes = Vec::new();
+        let mut attributes: Vec<usize> = Vec::new();
         let mut params = Vec::new();
+        // (the column that claimed a field or attribute first, a later column claiming it too)
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
+        let mut attribute_names: HashMap<String, usize> = HashMap::new();
+        let mut unnamed = Vec::new();
         for (col, name) in header.iter().enumerate() {
             let norm = normalize_header(name);
             if norm.is_empty() {
+                unnamed.push(col);
                 continue;
             }
             // A template's smart header, `*Action(SiteID=US|...|CC=UTF-8)`, names the field
@@ -254,18 +259,27 @@ impl ImportSchema {
                 _ => (norm.clone(), None),
             };
             match index.get(&base) {
-                // The first column that claims a field wins; a repeat is reported as unknown.
-                Some(&field) if field_to_file[field].is_none() => {
-                    field_to_file[field] = Some(col);
-                    file_to_field[col] = Some(field);
-                    params.extend(call.unwrap_or_default());
-                }
+                Some(&field) => match field_to_file[field] {
+                    None => {
+                        field_to_file[field] = Some(col);
+                        file_to_field[col] = Some(field);
+                        params.extend(call.unwrap_or_default());
+                    }
+                    Some(first) => repeats.push((first, col)),
+                },
                 None if self.attribute_prefixes.iter().any(|p| norm.starts_with(p)) => {
-                    attributes.push(col)
+                    match attribute_names.get(&norm) {
+                        Some(&first) => repeats.push((first, col)),
+                        None => {
+                            attribute_names.insert(norm, col);
+                            attributes.push(col);
+                        }
+                    }
                 }
-                _ => unknown.push(name.clone()),
+                None => unknown.push(name.clone()),
             }
         }
+        let duplicates = self.duplicates(repeats, header, &file_to_field);
         let mut missing: Vec<String> = self
             .fields
             .iter()
@@ -289,7 +303,51 @@ impl ImportSchema {
             missing,
             attributes,
             params,
+            duplicates,
+            unnamed,
         }
+    }
+}
+
+/// Several columns of one header that feed the same field (or attribute): which one holds
+/// the data cannot be known, so an import refuses the file rather than drop one of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The field (or attribute) they all map to.
+    pub target: String,
+    /// The 0-based file columns, in file order.
+    pub columns: Vec<usize>,
+    /// The header names of those columns.
+    pub names: Vec<String>,
+}
+
+impl ImportSchema {
+    /// Groups the repeated claims of [`Self::map_header`] by the column that made the first.
+    fn duplicates(
+        &self,
+        mut repeats: Vec<(usize, usize)>,
+        header: &[String],
+        file_to_field: &[Option<usize>],
+    ) -> Vec<Duplicate> {
+        // A stable sort keeps each group's columns in file order.
+        repeats.sort_by_key(|&(first, _)| first);
+        repeats
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|group| {
+                let first = group[0].0;
+                let columns: Vec<usize> = std::iter::once(first)
+                    .chain(group.iter().map(|&(_, c)| c))
+                    .collect();
+                Duplicate {
+                    target: match file_to_field[first] {
+                        Some(f) => self.fields[f].name.to_string(),
+                        None => bare_header(&header[first]).to_string(),
+                    },
+                    names: columns.iter().map(|&c| header[c].clone()).collect(),
+                    columns,
+                }
+            })
+            .collect()
     }
 }
 
@@ -310,11 +368,28 @@ pub struct HeaderMapping {
     pub attributes: Vec<usize>,
     /// The parameters of a template's smart header (`SiteID`, `Currency`, `CC`, ...).
     pub params: Vec<(String, String)>,
+    /// Fields (and attributes) that more than one column maps to.
+    pub duplicates: Vec<Duplicate>,
+    /// File columns whose header name is empty.
+    pub unnamed: Vec<usize>,
 }
 
 impl HeaderMapping {
     pub fn matched(&self) -> usize {
         self.field_to_file.iter().filter(|c| c.is_some()).count()
+    }
+
+    /// The header's columns this type takes: its fields and attributes.
+    pub fn known(&self) -> usize {
+        self.matched() + self.attributes.len()
+    }
+
+    /// The header names of the columns that feed fields, in file order.
+    pub fn field_columns<'h>(&self, header: &'h [String]) -> Vec<&'h str> {
+        (0..header.len())
+            .filter(|&c| self.file_to_field[c].is_some())
+            .map(|c| header[c].as_str())
+            .collect()
     }
 
     /// The fields present in the file, in canonical order: the columns of every batch.
@@ -425,6 +500,26 @@ pub enum Detection {
 
 /// The smallest score that makes a row a header row: two known column names.
 pub const MIN_HEADER_SCORE: usize = 2;
+
+/// How many times as many of a header's columns another type must take before a type forced
+/// onto it counts as the wrong one.
+pub const BETTER_FIT: usize = 2;
+
+/// Another type that fits a header far better than the one `forced` maps it to: all its
+/// required columns are there and it takes more than [`BETTER_FIT`] times as many of the
+/// header's columns. Every type shares a few generic names (a title, a quantity, a custom
+/// label) with the others, so a type forced onto another's file finds its required columns
+/// in it, takes those few and ignores the rest; the proportion tells it apart from a file of
+/// the type with few columns (an "Edit price and quantity" download), which no other type
+/// fits at all. The best of several is the one that takes the most columns.
+pub fn better_fit(header: &[String], forced: &HeaderMapping) -> Option<HeaderMapping> {
+    SCHEMAS
+        .iter()
+        .filter(|s| s.name != forced.schema.name)
+        .map(|s| s.map_header(header))
+        .filter(|m| m.missing.is_empty() && m.known() > BETTER_FIT * forced.known())
+        .max_by_key(HeaderMapping::known)
+}
 
 /// Detects the import type from a header row: the types whose required columns are all present;
 /// among several, the one matching the most columns, unless two tie.
@@ -558,7 +653,15 @@ mod tests {
         assert_eq!(m.param("siteid"), Some("Germany"));
         assert_eq!(m.param("CC"), Some("ISO-8859-1"));
         // `Custom label (SKU)` is no smart header: a second custom label column.
-        assert_eq!(m.unknown, vec!["Custom label (SKU)"]);
+        assert!(m.unknown.is_empty(), "{:?}", m.unknown);
+        assert_eq!(
+            m.duplicates,
+            vec![Duplicate {
+                target: "custom_label".into(),
+                columns: vec![1, 3],
+                names: vec!["CustomLabel".into(), "Custom label (SKU)".into()],
+            }]
+        );
         assert_eq!(m.file_to_field[4], LISTINGS.field("brand"));
         assert_eq!(m.file_to_field[7], LISTINGS.field("upc"));
         assert_eq!(m.attributes, vec![5, 6]);
@@ -571,6 +674,67 @@ mod tests {
         let present = m.present_fields().len();
         assert_eq!((proj[5], proj[6]), (Some(present), Some(present + 1)));
         assert_eq!(m.variant(&header), None);
+    }
+
+    #[test]
+    fn columns_claiming_one_field_or_attribute_are_duplicates_and_empty_names_unnamed() {
+        let header = row(&[
+            "Order Number",
+            "Buyer Email",
+            "",
+            "Buyer Name",
+            "email",
+            " ",
+            "Buyer Email",
+        ]);
+        let m = ORDERS.map_header(&header);
+        assert_eq!(
+            m.duplicates,
+            vec![Duplicate {
+                target: "buyer_email".into(),
+                columns: vec![1, 4, 6],
+                names: vec!["Buyer Email".into(), "email".into(), "Buyer Email".into()],
+            }]
+        );
+        assert_eq!(
+            m.field_to_file[ORDERS.field("buyer_email").unwrap()],
+            Some(1)
+        );
+        assert_eq!(m.unnamed, vec![2, 5]);
+        assert!(m.unknown.is_empty());
+        let listing = row(&["Item number", "Title", "C:Color", "*C:color", "C:Size"]);
+        let m = LISTINGS.map_header(&listing);
+        assert_eq!(m.attributes, vec![2, 4]);
+        assert_eq!(m.duplicates[0].target, "C:Color");
+        assert_eq!(m.duplicates[0].columns, vec![2, 3]);
+    }
+
+    #[test]
+    fn a_type_forced_onto_another_types_header_is_told_apart_by_proportion() {
+        let us82: Vec<String> = include_str!("../tests/orders-report-us-82col.headers.txt")
+            .lines()
+            .map(str::to_string)
+            .collect();
+        // An Orders report holds a listing's required columns (title, item number, custom
+        // label) among its 82, and nothing else a listing has.
+        let as_listings = LISTINGS.map_header(&us82);
+        assert!(as_listings.missing.is_empty());
+        assert_eq!(as_listings.known(), 5);
+        let better = better_fit(&us82, &as_listings).expect("orders fits better");
+        assert_eq!((better.schema.name, better.known()), ("orders", 82));
+        assert!(better_fit(&us82, &ORDERS.map_header(&us82)).is_none());
+        // A listings file with few columns fits no other type.
+        let revise = row(&[
+            "Action",
+            "Item number",
+            "Title",
+            "Start price",
+            "Available quantity",
+        ]);
+        assert!(better_fit(&revise, &LISTINGS.map_header(&revise)).is_none());
+        // A canonical products CSV shares most names with listings, which lacks its key.
+        let products = row(&["sku", "title", "quantity", "price", "upc", "brand"]);
+        assert!(better_fit(&products, &PRODUCTS.map_header(&products)).is_none());
     }
 
     #[test]
@@ -654,20 +818,24 @@ pub const SITE_HINTS: &[(&str, &str)] = &[
     ("numero ordine", "IT"),
 ];
 
-/// The site whose hints match the header most, if any.
-pub fn detect_site(header: &[String]) -> Option<&'static str> {
+/// The site whose hints match the header most, if any, and the first of its hints there.
+pub fn detect_site(header: &[String]) -> Option<(&'static str, &'static str)> {
     let names: Vec<String> = header.iter().map(|h| normalize_header(h)).collect();
-    let mut best: Option<(&'static str, usize)> = None;
+    let found = |hint: &str| names.iter().any(|h| h == hint);
+    let mut best: Option<(&'static str, &'static str, usize)> = None;
     for (_, site) in SITE_HINTS {
-        let n = SITE_HINTS
+        let mut hints = SITE_HINTS
             .iter()
-            .filter(|(hint, s)| s == site && names.iter().any(|h| h == hint))
-            .count();
-        if n > 0 && best.is_none_or(|(_, b)| n > b) {
-            best = Some((site, n));
+            .filter(|(hint, s)| s == site && found(hint));
+        let Some(&(first, _)) = hints.next() else {
+            continue;
+        };
+        let n = 1 + hints.count();
+        if best.is_none_or(|(_, _, b)| n > b) {
+            best = Some((site, first, n));
         }
     }
-    best.map(|(s, _)| s)
+    best.map(|(s, hint, _)| (s, hint))
 }
 
 #[cfg(test)]
@@ -683,11 +851,11 @@ mod site_tests {
                 "Post to name",
                 "Postage and packaging"
             ])),
-            Some("UK")
+            Some(("UK", "post to name"))
         );
         assert_eq!(
             detect_site(&h(&["Verkaufsprotokollnummer", "Bestellnummer"])),
-            Some("DE")
+            Some(("DE", "verkaufsprotokollnummer"))
         );
         assert_eq!(
             detect_site(&h(&["Sales Record Number", "Order Number"])),
@@ -695,7 +863,7 @@ mod site_tests {
         );
         assert_eq!(
             detect_site(&h(&["Post To Name", "Postage And Handling"])),
-            Some("AU")
+            Some(("AU", "postage and handling"))
         );
     }
 }

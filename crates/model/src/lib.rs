@@ -3,9 +3,14 @@
 //! row model reads the same in the database, the CSV report and the JSON summary.
 
 pub mod crash;
+mod shown;
 mod site;
 pub mod stop;
 
+pub use shown::{
+    escape_controls, is_hidden_control, quoted, shown, shown_list, truncate_chars, SHOWN_CHARS,
+    SHOWN_NAMES,
+};
 pub use site::{SiteProfile, SITES};
 
 use serde::Serialize;
@@ -38,10 +43,13 @@ pub enum ErrorCode {
     /// A warning, not a reject: a date a spreadsheet rewrote (`9/8/2026` where eBay writes
     /// `Sep-08-26`), accepted.
     ReformattedDate,
+    /// A warning beside an `invalid_date` reject: a numeric date that is no date in the site's
+    /// order but is one read the other way round (`15/03/2024` on a month-first site).
+    DateOrder,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::MissingColumns,
         ErrorCode::TooManyColumns,
         ErrorCode::UnterminatedQuote,
@@ -62,6 +70,7 @@ impl ErrorCode {
         ErrorCode::OrderIncomplete,
         ErrorCode::DuplicateKey,
         ErrorCode::ReformattedDate,
+        ErrorCode::DateOrder,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +95,7 @@ impl ErrorCode {
             ErrorCode::OrderIncomplete => "order_incomplete",
             ErrorCode::DuplicateKey => "duplicate_key",
             ErrorCode::ReformattedDate => "reformatted_date",
+            ErrorCode::DateOrder => "date_order",
         }
     }
 
@@ -128,14 +138,6 @@ pub struct Reject {
 
 pub const MAX_VALUE_CHARS: usize = 200;
 pub const MAX_RAW_CHARS: usize = 1000;
-
-/// Truncates on a char boundary and marks the cut with an ellipsis.
-pub fn truncate_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        None => s.to_string(),
-        Some((idx, _)) => format!("{}…", &s[..idx]),
-    }
-}
 
 /// Why a row was skipped: framing, not data and not an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -193,11 +195,5 @@ mod tests {
         for code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
         }
-    }
-
-    #[test]
-    fn truncation_respects_char_boundaries() {
-        assert_eq!(truncate_chars("äöü", 2), "äö…");
-        assert_eq!(truncate_chars("abc", 3), "abc");
     }
 }

@@ -188,6 +188,36 @@ impl SiteProfile {
         &SITES[0]
     }
 
+    /// The sites that read numeric dates the other way round (day first where this one reads
+    /// month first, or the reverse), those with this site's decimal separator first: the
+    /// likelier home of a file whose dates only fit that order.
+    pub fn other_date_order(&self) -> Vec<&'static SiteProfile> {
+        let mut other: Vec<_> = SITES
+            .iter()
+            .filter(|s| s.month_first != self.month_first)
+            .collect();
+        other.sort_by_key(|s| s.decimal_separator != self.decimal_separator);
+        other
+    }
+
+    /// How the sites of the other order read numeric dates, for messages.
+    pub fn other_way(&self) -> &'static str {
+        if self.month_first {
+            "day first"
+        } else {
+            "month first"
+        }
+    }
+
+    /// How the site reads `03/04/2024`, for messages.
+    pub fn date_order(&self) -> &'static str {
+        if self.month_first {
+            "month first (03/04/2024 is 2024-03-04)"
+        } else {
+            "day first (03/04/2024 is 2024-04-03)"
+        }
+    }
+
     /// A plain CSV with a comma delimiter but decimal comma values is still possible; the
     /// profile only sets what an amount means when the file itself does not say.
     pub fn decimal_comma(&self) -> bool {
@@ -213,5 +243,17 @@ mod tests {
             "AU $12.05"
         );
         assert_eq!(SiteProfile::by_site_id("Germany").unwrap().code, "DE");
+    }
+
+    #[test]
+    fn the_other_date_order_starts_with_the_sites_of_the_same_decimal_separator() {
+        let codes = |s: &SiteProfile| {
+            s.other_date_order()
+                .iter()
+                .map(|s| s.code)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(codes(SiteProfile::us()), ["UK", "AU", "DE", "FR", "IT"]);
+        assert_eq!(codes(SiteProfile::by_code("DE").unwrap()), ["US"]);
     }
 }

@@ -216,7 +216,9 @@ fn work(
             .expect("output columns exist");
         let mut typed = validate_batch(v.schema, &v.fields, &strings, v.site);
         if v.ebay_layout {
-            typed.notes = reformatted_dates(v.schema, &typed, &strings);
+            let reformatted = reformatted_dates(v.schema, &typed, &strings);
+            typed.notes.extend(reformatted);
+            typed.notes.sort_by_key(|n| n.row);
         }
         let positions = (0..raw.batch.num_rows()).map(|r| raw.position(r)).collect();
         v.model.prepare(PositionedBatch {

@@ -3,8 +3,10 @@
 use crate::{open_with_header, ImportError, Input};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
-use ebay_import_model::Skipped;
+use ebay_import_map::{FieldType, HeaderMapping};
+use ebay_import_model::{SiteProfile, Skipped};
 use ebay_import_read::{parse_chunk, sniff::delimiter_name, ParseSpec, ReadOptions};
+use ebay_import_transform::kernels::fits_only_the_other_order;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +44,9 @@ pub struct InspectReport {
     pub header_line: u64,
     pub import_type: Option<&'static str>,
     pub site: Option<&'static str>,
+    /// Why the site is the one it is: `--site`, the template, the layout, header words, or
+    /// assumed.
+    pub site_source: Option<String>,
     /// The known layout (report, template, export) the header is in.
     pub variant: Option<&'static str>,
     /// A template's smart-header parameters.
@@ -54,6 +59,8 @@ pub struct InspectReport {
     pub records: Vec<InspectRecord>,
     pub skipped: Vec<InspectSkip>,
     pub errors: Vec<InspectError>,
+    /// What an import would warn about the header, or fail on.
+    pub warnings: Vec<String>,
 }
 
 pub struct InspectOptions {
@@ -80,6 +87,7 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
         header_line: header.record.position.line,
         import_type: header.mapping.as_ref().map(|m| m.schema.name),
         site: header.site.map(|s| s.code),
+        site_source: header.site_source.as_ref().map(|s| s.to_string()),
         variant: header.variant.map(|v| v.name),
         template: header
             .mapping
@@ -94,6 +102,7 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
         records: Vec::new(),
         skipped: header.skipped.iter().map(InspectSkip::from).collect(),
         errors: Vec::new(),
+        warnings: header.warnings.clone(),
     };
     if let Some(m) = &header.mapping {
         for (col, field) in m.file_to_field.iter().enumerate() {
@@ -164,5 +173,39 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
                 }),
         );
     }
+    if let (Some(m), Some(site)) = (&header.mapping, header.site) {
+        report.warnings.extend(date_order(&report.records, m, site));
+    }
     Ok(report)
+}
+
+/// The date-order warning an import of the file would give, from the records shown.
+fn date_order(records: &[InspectRecord], m: &HeaderMapping, site: &SiteProfile) -> Option<String> {
+    let mut n = 0;
+    let mut first = None;
+    for (col, field) in m.file_to_field.iter().enumerate() {
+        let Some(def) = field.map(|f| &m.schema.fields[f]) else {
+            continue;
+        };
+        if !matches!(def.ty, FieldType::Date | FieldType::DateTime) {
+            continue;
+        }
+        for rec in records {
+            let Some(v) = rec
+                .values
+                .get(col)
+                .filter(|v| fits_only_the_other_order(v.trim(), site))
+            else {
+                continue;
+            };
+            n += 1;
+            if first.is_none_or(|(line, _, _)| rec.line < line) {
+                first = Some((rec.line, v.as_str(), def.name));
+            }
+        }
+    }
+    let (line, value, column) = first?;
+    Some(crate::header::date_order_warning(
+        n, value, line, column, site,
+    ))
 }

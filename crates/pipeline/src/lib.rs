@@ -14,8 +14,9 @@ pub use inspect::{inspect, InspectOptions, InspectReport};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
 use ebay_import_map::{ImportSchema, Rollup};
-use ebay_import_model::{stop, SiteProfile};
-use ebay_import_model::{ErrorCode, Footer, Position, Reject, SkipReason};
+use ebay_import_model::{
+    shown_list, stop, ErrorCode, Footer, Position, Reject, SiteProfile, SkipReason,
+};
 use ebay_import_read::{sniff::delimiter_name, ParseSpec, ReadOptions};
 use ebay_import_resolve::{row_model, OnDuplicate, Outcome, ResolvedBatch, Tally};
 use ebay_import_store::{AccountRef, JobLog, JobRecord, JobStatus, Sink, StoreError, TableCounts};
@@ -517,6 +518,8 @@ impl JobRun {
                 let why = ebay_import_store::interrupted_reason(&job, &why);
                 (JobStatus::Interrupted, Some(why))
             }
+            // A dry run stores nothing, ever: saying so adds nothing.
+            None if opts.dry_run => (JobStatus::Failed, Some(e.to_string())),
             None => {
                 let why = format!("{e}; {}", ebay_import_store::stored_part(&job));
                 (JobStatus::Failed, Some(why))
@@ -615,9 +618,10 @@ impl JobRun {
             self.warnings.push(format!(
                 "{} unknown column(s) ignored: {}",
                 mapping.unknown.len(),
-                mapping.unknown.join(", ")
+                shown_list(&mapping.unknown)
             ));
         }
+        self.warnings.extend(header.warnings.iter().cloned());
         let mut counts = Counts {
             skipped: header.skipped.len() as u64,
             ..Counts::default()
@@ -843,6 +847,15 @@ impl JobRun {
                     "day first"
                 },
                 site.code
+            ));
+        }
+        if let Some((n, first)) = self.notes.get(ErrorCode::DateOrder.as_str()) {
+            self.warnings.push(header::date_order_warning(
+                *n,
+                first.value.as_deref().unwrap_or_default(),
+                first.line,
+                first.column.as_deref().unwrap_or_default(),
+                site,
             ));
         }
     }

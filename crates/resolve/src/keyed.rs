@@ -12,7 +12,7 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, StringArray};
 use ebay_import_map::{DerivedTable, FieldType, ImportSchema, KeyedModel};
-use ebay_import_model::{ErrorCode, Reject};
+use ebay_import_model::{shown, ErrorCode, Reject};
 use std::fmt::Write;
 use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_64;
@@ -289,10 +289,11 @@ impl KeyedResolver {
                         key_field,
                         ErrorCode::DuplicateKey,
                         format!(
-                            "{} {key} already appeared at line {first} with different content; \
+                            "{} {} already appeared at line {first} with different content; \
                              keep one version, or pass --on-duplicate last-wins to let the \
                              later row win",
-                            schema.entity()
+                            schema.entity(),
+                            shown(key)
                         ),
                     );
                     reject.value = Some(key.to_string());

@@ -13,8 +13,8 @@ use crate::{
 use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, StringArray};
-use ebay_import_map::{ImportSchema, RowModel as RowModelKind, Target};
-use ebay_import_model::{ErrorCode, Reject};
+use ebay_import_map::{FieldType, ImportSchema, RowModel as RowModelKind, Target};
+use ebay_import_model::{shown, shown_list, ErrorCode, Reject};
 use std::collections::VecDeque;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -427,7 +427,7 @@ impl OrdersResolver {
             let message = format!(
                 "order {} has {} item rows but no summary row before line {first}: the summary \
                  row is missing or was rejected; fix it and import the file again",
-                group.key,
+                shown(&group.key),
                 group.rows.len()
             );
             for &(abs, row) in &group.rows {
@@ -461,21 +461,19 @@ impl OrdersResolver {
             }
             own.push(((abs, row), errs));
         }
+        self.reject_mixed_currencies(&mut own);
         let failing: Vec<u64> = own
             .iter()
             .filter(|(_, e)| !e.is_empty())
             .map(|((abs, row), _)| self.pending(*abs).batch.positions[*row as usize].line)
             .collect();
         if !failing.is_empty() {
-            let lines = failing
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let lines: Vec<String> = failing.iter().map(u64::to_string).collect();
             let message = format!(
-                "order {} is rejected as a whole because line {lines} of it has errors; fix that \
+                "order {} is rejected as a whole because line {} of it has errors; fix that \
                  line and import the file again",
-                group.key
+                shown(&group.key),
+                shown_list(&lines)
             );
             for (at, errs) in own {
                 if errs.is_empty() {
@@ -489,6 +487,49 @@ impl OrdersResolver {
             return;
         }
         self.write_group(&group, order_row);
+    }
+
+    /// One order is in one currency: each row of `own` (the order row first) whose values name
+    /// another currency than the first row that names one gets an `invalid_money` reject.
+    fn reject_mixed_currencies(&mut self, own: &mut [(RowRef, Vec<Reject>)]) {
+        let named = |s: &Self, (abs, row): RowRef| {
+            let c = &s.queue[abs - s.first].batch.typed.named_currency;
+            c.is_valid(row as usize)
+                .then(|| c.value(row as usize).to_string())
+        };
+        let Some((first, currency)) = own
+            .iter()
+            .find_map(|&(at, _)| named(self, at).map(|c| (at, c)))
+        else {
+            return;
+        };
+        let line = self.pending(first.0).batch.positions[first.1 as usize].line;
+        for (at, errs) in own.iter_mut() {
+            if let Some(other) = named(self, *at).filter(|c| *c != currency) {
+                let message = format!(
+                    "this row's amounts are in {other}, but its order's are in {currency} (line \
+                     {line}): one order is in one currency; correct the amounts of one of them"
+                );
+                errs.push(self.currency_reject(*at, message));
+            }
+        }
+    }
+
+    /// An `invalid_money` reject of the value that names the currency of row `at`: its
+    /// currency column, else its first amount.
+    fn currency_reject(&mut self, (abs, row): RowRef, message: String) -> Reject {
+        let schema = self.model.schema;
+        let typed = &self.pending(abs).batch.typed;
+        let valid = |ty: fn(&FieldType) -> bool| {
+            typed.fields.iter().copied().find(|&f| {
+                ty(&schema.fields[f].ty)
+                    && typed.column_of(f).is_some_and(|c| c.is_valid(row as usize))
+            })
+        };
+        let field = valid(|t| matches!(t, FieldType::Currency))
+            .or_else(|| valid(|t| matches!(t, FieldType::Money)))
+            .expect("a row names its currency in its currency column or an amount");
+        self.value_reject(abs, row, field, ErrorCode::InvalidMoney, message)
     }
 
     fn is_null(&mut self, abs: usize, row: u32, field: usize) -> bool {
@@ -562,7 +603,7 @@ impl OrdersResolver {
                 let message = format!(
                     "order {} already appeared at line {line} with different content; keep one \
                      version, or pass --on-duplicate last-wins to let the later rows win",
-                    group.key
+                    shown(&group.key)
                 );
                 for &at in &group.rows {
                     let value = Some(group.key.clone());
@@ -761,6 +802,46 @@ mod tests {
             ]
         );
         assert!(out[0].rejects[0].message.contains("line 6"));
+    }
+
+    #[test]
+    fn an_item_in_another_currency_than_its_order_rejects_the_order() {
+        let mut euros = ITEM_B;
+        euros[4] = "€15.00";
+        let out = run(
+            vec![batch(0, 4, &[SUMMARY, ITEM_A, euros])],
+            OnDuplicate::Reject,
+        );
+        assert!(keys(&out, 0).is_empty());
+        let rejects: Vec<_> = out[0]
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.code, r.column.as_deref(), r.value.as_deref()))
+            .collect();
+        assert_eq!(
+            rejects,
+            vec![
+                (4, ErrorCode::OrderIncomplete, None, None),
+                (5, ErrorCode::OrderIncomplete, None, None),
+                (6, ErrorCode::InvalidMoney, Some("sold_for"), Some("€15.00")),
+            ]
+        );
+        assert!(
+            out[0].rejects[2]
+                .message
+                .contains("amounts are in EUR, but its order's are in USD (line 4)"),
+            "{}",
+            out[0].rejects[2].message
+        );
+        // A bare amount names no currency: it is in the order's.
+        let mut bare = ITEM_B;
+        bare[4] = "15.00";
+        let out = run(
+            vec![batch(0, 4, &[SUMMARY, ITEM_A, bare])],
+            OnDuplicate::Reject,
+        );
+        assert_eq!(keys(&out, 1).len(), 2);
+        assert!(out[0].rejects.is_empty());
     }
 
     #[test]

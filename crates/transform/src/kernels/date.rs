@@ -79,6 +79,20 @@ pub fn datetime(col: &StringArray, site: &SiteProfile) -> (TimestampSecondArray,
     (out.finish(), errors)
 }
 
+/// Whether `v` is no date on `site` but one with numeric dates read the other way round
+/// (`15/03/2024` where the site reads month first): a value of another site's file.
+pub fn fits_only_the_other_order(v: &str, site: &SiteProfile) -> bool {
+    parse(v, site).is_err() && parse(v, &other_order(site)).is_ok()
+}
+
+/// `site` reading numeric dates the other way round.
+fn other_order(site: &SiteProfile) -> SiteProfile {
+    SiteProfile {
+        month_first: !site.month_first,
+        ..*site
+    }
+}
+
 /// Days since 1970-01-01 and, when the value has a time of day, seconds since midnight.
 type Parsed = (i32, Option<u32>);
 
@@ -149,12 +163,19 @@ impl DateError {
                     quoted(&v[s as usize..e as usize])
                 )
             }
-            DateError::BadMonth { month, slash: true } => format!(
-                "{q} is not a date: month {month} does not exist. Numeric dates on the {} site are \
-                 read as {slash}; check the value, or import with the site whose date order the \
-                 file uses",
-                site.code
-            ),
+            DateError::BadMonth { month, slash: true } => {
+                let other = other_order(site);
+                let read_other = match parse(v, &other) {
+                    Ok((days, _)) => format!(", and read {} it is {}", site.other_way(), iso(days)),
+                    Err(_) => String::new(),
+                };
+                format!(
+                    "{q} is not a date: month {month} does not exist. Numeric dates on the {} \
+                     site are read as {slash}{read_other}; check the value, or import with the \
+                     site whose date order the file uses",
+                    site.code
+                )
+            }
             DateError::BadMonth {
                 month,
                 slash: false,
@@ -188,6 +209,13 @@ impl DateError {
             ),
         }
     }
+}
+
+/// `2024-03-15`: a day since 1970-01-01 as messages show it.
+fn iso(days: i32) -> String {
+    // 719,163 days from 0001-01-01 to 1970-01-01.
+    chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+        .map_or_else(String::new, |d| d.to_string())
 }
 
 fn slash_order(site: &SiteProfile) -> &'static str {

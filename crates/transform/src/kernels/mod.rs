@@ -15,9 +15,9 @@ mod money;
 mod number;
 mod text;
 
-pub use date::{date, datetime};
+pub use date::{date, datetime, fits_only_the_other_order};
 pub use id::id;
-pub use money::money;
+pub use money::{money, row_currencies, without_rows, NamedAmounts};
 pub use number::{boolean, integer};
 pub use text::{currency, email, enumeration, text};
 
@@ -25,7 +25,7 @@ use crate::ValueError;
 use arrow_array::builder::{BooleanBufferBuilder, StringBuilder};
 use arrow_array::{Array, StringArray};
 use arrow_buffer::NullBuffer;
-use ebay_import_model::{truncate_chars, ErrorCode};
+use ebay_import_model::ErrorCode;
 
 /// How many characters of a bad value a message quotes.
 pub const QUOTE_CHARS: usize = 50;
@@ -122,7 +122,7 @@ pub(crate) fn data_len(col: &StringArray) -> usize {
 /// The value, cut to [`QUOTE_CHARS`] characters, in double quotes with control characters
 /// and quotes escaped.
 pub(crate) fn quoted(value: &str) -> String {
-    format!("{:?}", truncate_chars(value, QUOTE_CHARS))
+    ebay_import_model::quoted(value, QUOTE_CHARS)
 }
 
 pub(crate) fn error(row: usize, code: ErrorCode, message: String) -> ValueError {

@@ -2,8 +2,9 @@
 
 use super::{error, for_each_value, nbsp_len, quoted};
 use crate::ValueError;
-use arrow_array::builder::{Decimal128Builder, StringBuilder};
+use arrow_array::builder::{BooleanBufferBuilder, Decimal128Builder, StringBuilder};
 use arrow_array::{Array, Decimal128Array, StringArray};
+use arrow_buffer::NullBuffer;
 use ebay_import_model::{ErrorCode, SiteProfile};
 
 /// Precision and scale of every amount.
@@ -62,6 +63,104 @@ pub fn money(
         .with_precision_and_scale(PRECISION, SCALE)
         .expect("18, 2 is a valid Decimal128 type");
     (amounts, currencies.finish(), errors)
+}
+
+/// The amount columns of one batch, as [`row_currencies`] takes them: each column as read
+/// and the currency its values named ([`money`]'s second output).
+pub struct NamedAmounts<'a> {
+    pub raw: &'a StringArray,
+    pub named: &'a StringArray,
+}
+
+impl NamedAmounts<'_> {
+    fn code(&self, row: usize) -> Option<&str> {
+        self.named.is_valid(row).then(|| self.named.value(row))
+    }
+}
+
+/// The currency each of `num_rows` rows names, and the amounts that name another one.
+///
+/// A row is one order, item, listing or product, and its amounts are in one currency: the
+/// currency column's value, else the one most of its amounts name (the first of a tie); null
+/// when the row names none (its amounts are in the site's currency). An amount whose own
+/// symbol or code names another currency is an `invalid_money` error, returned with the
+/// index of its column in `amounts`: whichever of the two is right, storing the amount with
+/// the row's currency would be wrong.
+pub fn row_currencies(
+    num_rows: usize,
+    amounts: &[NamedAmounts],
+    column: Option<&StringArray>,
+) -> (StringArray, Vec<(usize, ValueError)>) {
+    let mut out = StringBuilder::with_capacity(num_rows, num_rows * 3);
+    let mut errors = Vec::new();
+    for row in 0..num_rows {
+        let codes = amounts.iter().filter_map(|a| a.code(row));
+        let given = column.filter(|c| c.is_valid(row)).map(|c| c.value(row));
+        let Some(currency) = given.or_else(|| most_named(codes.clone())) else {
+            out.append_null();
+            continue;
+        };
+        out.append_value(currency);
+        if codes.clone().all(|code| code == currency) {
+            continue;
+        }
+        let basis = match given {
+            Some(_) => format!("the row's currency column says {currency}"),
+            None => format!("the row's other amounts are in {currency}"),
+        };
+        for (k, a) in amounts.iter().enumerate() {
+            let Some(code) = a.code(row).filter(|&code| code != currency) else {
+                continue;
+            };
+            let message = format!(
+                "{} is in {code}, but {basis}: the amounts of one row are in one currency; \
+                 correct the amount{}",
+                quoted(a.raw.value(row).trim()),
+                if given.is_some() {
+                    " or the currency column"
+                } else {
+                    ""
+                }
+            );
+            errors.push((k, error(row, ErrorCode::InvalidMoney, message)));
+        }
+    }
+    (out.finish(), errors)
+}
+
+/// The currency most of `codes` are, the first of a tie; `None` for none.
+fn most_named<'a>(codes: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
+    let mut rest = codes.clone();
+    let first = rest.next()?;
+    if rest.all(|c| c == first) {
+        return Some(first);
+    }
+    let mut best: Option<(&str, usize)> = None;
+    for code in codes.clone() {
+        let n = codes.clone().filter(|&c| c == code).count();
+        if best.is_none_or(|(_, b)| n > b) {
+            best = Some((code, n));
+        }
+    }
+    best.map(|(code, _)| code)
+}
+
+/// `amounts` with the values of `rows` made null: amounts found bad after parsing.
+pub fn without_rows(amounts: &Decimal128Array, rows: &[usize]) -> Decimal128Array {
+    let mut valid = BooleanBufferBuilder::new(amounts.len());
+    match amounts.nulls() {
+        Some(nulls) => valid.append_buffer(nulls.inner()),
+        None => valid.append_n(amounts.len(), true),
+    }
+    for &row in rows {
+        valid.set_bit(row, false);
+    }
+    Decimal128Array::new(
+        amounts.values().clone(),
+        Some(NullBuffer::new(valid.finish())),
+    )
+    .with_precision_and_scale(PRECISION, SCALE)
+    .expect("18, 2 is a valid Decimal128 type")
 }
 
 /// What a bare `$` means on `site`.
