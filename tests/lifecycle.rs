@@ -240,6 +240,20 @@ fn a_commit_every_job_killed_at_its_final_commit_resumes_to_the_one_go_result_wi
             );
             let j = job_of(&env, &account);
             assert_eq!(s(&j, "status"), "interrupted", "{store}: {j}");
+            // Whichever commit it died at, its record counts what is stored under its id.
+            let id = s(&j, "id");
+            assert_reconciles(&j);
+            assert_eq!(u(&j, "inserted"), records_of_job(&env, id), "{store}: {j}");
+            assert_eq!(
+                u(&j, "rejected"),
+                rejects_of(&env, id).len() as u64,
+                "{store}: {j}"
+            );
+            assert_eq!(
+                table_count(&j, "orders", "inserted"),
+                rows_of_job(&env, "orders", id),
+                "{store}: {j}"
+            );
             if u(&j, "rows_read") == u(&r, "rows_read") {
                 last = Some(j);
                 break;
@@ -540,6 +554,158 @@ fn of_two_resumes_of_one_job_started_together_exactly_one_runs_and_the_result_is
             s(&r, "account_id"),
             "resumed twice at once",
         );
+    }
+}
+
+/// A trigger that fails every insert of an item from a line after `line`, as a full disk would.
+fn fail_items_after(env: &Env, line: u64) {
+    let trigger = if env.is_postgres() {
+        format!(
+            "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.source_line > {line} THEN RAISE EXCEPTION 'simulated disk failure'; \
+             END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER boom BEFORE INSERT ON order_items FOR EACH ROW EXECUTE FUNCTION boom();"
+        )
+    } else {
+        format!(
+            "CREATE TRIGGER boom BEFORE INSERT ON order_items WHEN NEW.source_line > {line} \
+             BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END;"
+        )
+    };
+    env.exec(&[&trigger]);
+}
+
+fn stop_failing(env: &Env) {
+    if env.is_postgres() {
+        env.exec(&["DROP TRIGGER boom ON order_items", "DROP FUNCTION boom()"]);
+    } else {
+        env.exec(&["DROP TRIGGER boom"]);
+    }
+}
+
+#[test]
+fn a_commit_every_job_failing_in_a_later_part_keeps_its_committed_parts_to_resume_or_roll_back() {
+    for env in Env::each_store("fails_later") {
+        let file = orders_file(&env, "orders.csv", 1000, Some(43));
+        let one_go = env.import("reference", &[&file]);
+        one_go.expect_code(0);
+        let r = one_go.json();
+        let store = env.store_name();
+        // The account to roll back already holds the file's first orders and their buyers.
+        let pre = orders_file(&env, "pre.csv", 300, Some(43));
+        env.import("undo", &[&pre]).expect_code(0);
+        let undo = s(&job_of(&env, "undo"), "account_id").to_string();
+        let before: Vec<_> = ["orders", "order_items", "customers"]
+            .iter()
+            .map(|t| stored(&env, t, &undo))
+            .collect();
+
+        fail_items_after(&env, 800);
+        let mut failed = Vec::new();
+        for account in ["parts", "undo"] {
+            let run = env.import(account, &[&PARTS[..], &[file.as_str()][..]].concat());
+            run.expect_code(1);
+            let j = run.json();
+            let id = s(&j, "job_id").to_string();
+            assert_eq!(s(&j, "status"), "failed", "{store}: {j}");
+            let error = s(&j, "error");
+            assert!(
+                error.contains("simulated disk failure")
+                    && error.contains(&format!("`resume {id}` continues"))
+                    && error.contains(&format!("`rollback {id}` undoes them")),
+                "{store}: {error}"
+            );
+            assert!(run
+                .stderr
+                .contains(&format!("ebay-import: job {id} failed: ")));
+            // The record written after the failed part's rollback counts the parts before it.
+            let recorded = job(&env, &id);
+            assert_eq!(recorded["error"], j["error"]);
+            assert_eq!(
+                table_count(&recorded, "orders", "inserted")
+                    + table_count(&recorded, "orders", "updated"),
+                rows_of_job(&env, "orders", &id),
+                "{store}: {recorded}"
+            );
+            assert!(
+                rows_of_job(&env, "orders", &id) > 0,
+                "{store}: parts were committed"
+            );
+            assert_eq!(
+                env.count(&format!(
+                    "SELECT COUNT(*) FROM order_items WHERE job_id = '{id}' AND source_line > 800"
+                )),
+                0
+            );
+            assert_eq!(rejects_of(&env, &id).len() as u64, u(&recorded, "rejected"));
+            failed.push(id);
+        }
+        stop_failing(&env);
+
+        // Resumed, the job ends as one go would have.
+        let resumed = env.run(&["resume", &failed[0], "--json"]);
+        resumed.expect_code(0);
+        assert_same_outcome(
+            &resumed.json(),
+            &r,
+            &format!("{store}: resumed after failing"),
+        );
+        assert_same_rows(
+            &env,
+            s(&job(&env, &failed[0]), "account_id"),
+            s(&r, "account_id"),
+            "resumed after failing",
+        );
+        assert_eq!(
+            rejects_of(&env, &failed[0]),
+            rejects_of(&env, s(&r, "job_id"))
+        );
+
+        // Rolled back, its committed parts are gone and what they replaced is back.
+        env.run(&["rollback", &failed[1]]).expect_code(0);
+        assert_eq!(s(&job(&env, &failed[1]), "status"), "rolled_back");
+        for (table, rows) in ["orders", "order_items", "customers"].iter().zip(&before) {
+            assert!(
+                &stored(&env, table, &undo) == rows,
+                "{store}: {table} as before the job"
+            );
+        }
+        let refused = env.run(&["resume", &failed[1]]);
+        refused.expect_code(2);
+        assert!(refused.stderr.contains("rolled_back"), "{}", refused.stderr);
+    }
+}
+
+#[test]
+fn an_interrupted_commit_every_job_can_be_rolled_back_and_is_then_not_resumable() {
+    for env in Env::each_store("rollback_interrupted") {
+        let file = orders_file(&env, "orders.csv", 1000, Some(19));
+        let store = env.store_name();
+        crashed(&env, "committed:2", &import_args("parts", &PARTS, &file));
+        let j = job_of(&env, "parts");
+        let id = s(&j, "id").to_string();
+        let account = s(&j, "account_id").to_string();
+        assert_eq!(s(&j, "status"), "interrupted");
+        assert!(rows_of_account(&env, "orders", &account) > 0);
+        let run = env.run(&["rollback", &id, "--json"]);
+        run.expect_code(0);
+        let done = run.json();
+        assert_eq!(s(&done, "status"), "rolled_back");
+        assert_eq!(
+            u(&done, "deleted.orders"),
+            table_count(&j, "orders", "inserted"),
+            "{store}: {done}"
+        );
+        for table in ["orders", "order_items", "customers"] {
+            assert_eq!(
+                rows_of_account(&env, table, &account),
+                0,
+                "{store}: {table}"
+            );
+        }
+        assert_eq!(s(&job(&env, &id), "status"), "rolled_back");
+        env.run(&["resume", &id]).expect_code(2);
+        env.run(&["rollback", &id]).expect_code(1);
     }
 }
 
@@ -1235,6 +1401,74 @@ fn a_sqlite_writer_gives_up_waiting_for_another_writer_at_its_lock_timeout() {
     });
     assert_eq!(s(&job(&env, &id), "status"), "completed");
     env.import("second", &[file]).expect_code(0);
+}
+
+#[test]
+fn a_sqlite_resume_gives_up_waiting_for_the_job_s_run_lock_at_its_lock_timeout() {
+    let env = Env::new();
+    let file = orders_file(&env, "orders.csv", 1000, None);
+    crashed(&env, "committed:1", &import_args("parts", &PARTS, &file));
+    let id = s(&job_of(&env, "parts"), "id").to_string();
+    // Another command holds the job (a rollback of it, say) while its record still says
+    // interrupted.
+    env.exec(&[&format!(
+        "UPDATE import_jobs SET status = 'interrupted' WHERE id = '{id}'"
+    )]);
+    let lock = format!("{}-locks/job-{id}", env.db_path().display());
+    let mut holder = std::process::Command::new("flock")
+        .args([&lock, "sleep", "4"])
+        .spawn()
+        .expect("run flock");
+    wait_until("flock holds the lock", || {
+        std::process::Command::new("flock")
+            .args(["-n", &lock, "true"])
+            .status()
+            .map(|s| !s.success())
+            .unwrap_or(false)
+    });
+    let run = env.run(&["--lock-timeout", "1s", "resume", &id]);
+    holder.wait().expect("flock ends");
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("gave up after")
+            && run
+                .stderr
+                .contains(&format!("another process to let go of job {id}"))
+            && run.stderr.contains("(--lock-timeout 1.0 s)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s(&job(&env, &id), "status"), "interrupted");
+    env.run(&["resume", &id]).expect_code(0);
+}
+
+#[test]
+fn a_sqlite_import_gives_up_waiting_for_another_process_s_migration_at_its_lock_timeout() {
+    let env = Env::new();
+    let file = env.copy_sample();
+    // Another process is migrating the database: it holds the migration lock.
+    let lock_dir = format!("{}-locks", env.db_path().display());
+    std::fs::create_dir_all(&lock_dir).expect("mkdir");
+    let lock = format!("{lock_dir}/migrate");
+    let mut holder = std::process::Command::new("flock")
+        .args([&lock, "sleep", "4"])
+        .spawn()
+        .expect("run flock");
+    wait_until("flock holds the lock", || {
+        std::process::Command::new("flock")
+            .args(["-n", &lock, "true"])
+            .status()
+            .map(|s| !s.success())
+            .unwrap_or(false)
+    });
+    let run = env.run(&["--lock-timeout", "1s", "import", "--account", "demo", file]);
+    holder.wait().expect("flock ends");
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("gave up after") && run.stderr.contains("(--lock-timeout 1.0 s)"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
