@@ -1465,10 +1465,16 @@ fn a_sqlite_import_gives_up_waiting_for_another_process_s_migration_at_its_lock_
     holder.wait().expect("flock ends");
     run.expect_code(1);
     assert!(
-        run.stderr.contains("gave up after") && run.stderr.contains("(--lock-timeout 1.0 s)"),
+        run.stderr.contains("gave up after")
+            && run
+                .stderr
+                .contains("waiting for another process to finish migrating")
+            && run.stderr.contains("(--lock-timeout 1.0 s)"),
         "{}",
         run.stderr
     );
+    assert!(!env.db_path().exists(), "nothing was created meanwhile");
+    env.import("demo", &[file]).expect_code(0);
 }
 
 #[test]
