@@ -129,6 +129,17 @@ fn a_one_go_job_crashed_after_its_commit_is_completed_and_before_it_stored_nothi
             rejects_of(&env, s(&r, "job_id"))
         );
 
+        // Crashed after writing its second batch inside its transaction: nothing stored.
+        crashed(
+            &env,
+            "batch:2",
+            &import_args("mid", &["--batch-bytes", "64KiB"], &file),
+        );
+        let mid = job_of(&env, "mid");
+        assert_eq!(s(&mid, "status"), "interrupted", "{store}: {mid}");
+        assert_eq!(rows_of_account(&env, "orders", s(&mid, "account_id")), 0);
+        assert!(rejects_of(&env, s(&mid, "id")).is_empty());
+
         // Crashed right before it: nothing stored, and the record says so.
         crashed(&env, "commit", &import_args("before", &[], &file));
         let before = job_of(&env, "before");
@@ -357,6 +368,49 @@ fn a_resume_refuses_a_file_whose_committed_part_changed_even_at_the_same_length(
             "resumed after the restore",
         );
     }
+}
+
+#[test]
+fn a_resume_refuses_a_file_cut_short_or_grown_since_its_job_read_it_and_writes_nothing() {
+    let env = Env::new();
+    let file = orders_file(&env, "orders.csv", 1000, None);
+    crashed(&env, "committed:1", &import_args("parts", &PARTS, &file));
+    let before = job_of(&env, "parts");
+    let id = s(&before, "id").to_string();
+    let account = s(&before, "account_id").to_string();
+    let committed = rows_of_account(&env, "orders", &account);
+    let original = std::fs::read(env.path(&file)).expect("read the file");
+    let cursor = before["resume_cursor"]["next"]["byte"]
+        .as_u64()
+        .expect("a cursor") as usize;
+    // Cut inside the committed part, then grown by a line.
+    let cut = &original[..cursor / 2];
+    let mut grown = original.clone();
+    grown.extend_from_slice(
+        b"1,11-11111-11111,Ann,ann@example.com,111111111111,1,$1.00,$1.00,Mar-15-24\r\n",
+    );
+    for (what, bytes) in [("cut short", cut), ("grown", &grown[..])] {
+        std::fs::write(env.path(&file), bytes).expect("change the file");
+        let refused = env.run(&["resume", &id, "--json"]);
+        // Not the file the job started with: exit 1, as for other content of the same length.
+        refused.expect_code(1);
+        assert!(
+            refused.stderr.contains("not the same file")
+                || refused.stderr.contains("not the file the job started with"),
+            "{what}: {}",
+            refused.stderr
+        );
+        assert_eq!(
+            rows_of_account(&env, "orders", &account),
+            committed,
+            "{what}"
+        );
+        let after = job(&env, &id);
+        assert_eq!(after["file_size"], before["file_size"], "{what}");
+        assert_eq!(after["rows_read"], before["rows_read"], "{what}");
+    }
+    std::fs::write(env.path(&file), &original).expect("restore the file");
+    env.run(&["resume", &id]).expect_code(0);
 }
 
 // --- 4. one go and --commit-every store the same customers ---------------------------------------
@@ -752,6 +806,7 @@ fn an_output_naming_an_input_or_the_database_under_any_name_is_refused_before_an
     std::os::unix::fs::symlink(env.path(&file), env.path("link.csv")).expect("symlink");
     std::fs::hard_link(env.path(&file), env.path("hard.csv")).expect("hard link");
     std::os::unix::fs::symlink(env.db_path(), env.path("db-link")).expect("symlink");
+    std::os::unix::fs::symlink(env.path("t.db-wal"), env.path("db-wal-link")).expect("symlink");
     std::fs::hard_link(env.db_path(), env.path("db-hard")).expect("hard link");
     // (A read-only connection leaves SQLite's -wal and -shm files beside the database.)
     let jobs_before = env.run(&["jobs", "list", "--json"]).stdout;
@@ -770,6 +825,7 @@ fn an_output_naming_an_input_or_the_database_under_any_name_is_refused_before_an
         "t.db-shm",
         "db-link",
         "db-hard",
+        "db-wal-link",
     ] {
         let run = env.import("demo", &["--rejects", out, &file]);
         run.expect_code(2);
@@ -1595,6 +1651,27 @@ fn jobs_errors_into_a_closed_stdout_ends_quietly() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn an_import_into_a_closed_stdout_still_completes_its_job() {
+    for env in Env::each_store("import_closed_stdout") {
+        let file = env.copy_sample();
+        let mut child = env
+            .cmd(&["import", "--account", "demo", "--json", file])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let (status, _, err) = finish_within(child, Duration::from_secs(60));
+        assert_eq!(status.code(), Some(0), "{}: {err}", env.store_name());
+        assert!(!err.to_lowercase().contains("broken pipe"), "{err}");
+        let j = job_of(&env, "demo");
+        assert_eq!(s(&j, "status"), "completed", "{j}");
+        assert!(rows_of_account(&env, "orders", s(&j, "account_id")) > 0);
     }
 }
 

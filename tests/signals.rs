@@ -122,6 +122,35 @@ fn sigterm_during_a_commit_every_import_keeps_its_finished_parts_and_resume_comp
         );
         assert_same_rows(&env, s(&j, "account_id"), s(&r, "account_id"), "resumed");
         assert_eq!(rejects_of(&env, &id), rejects_of(&env, s(&r, "job_id")));
+
+        // A part that would not commit for a long while yet: the stop commits what is
+        // finished of it.
+        let long = ["--commit-every", "1000000", "--batch-bytes", "64KiB"];
+        let child = env.spawn(&import_args("long-part", &long, &file));
+        wait_for_job(&env, "long-part", "j.status = 'processing'");
+        signal(&child, "TERM");
+        let (status, out, err) = finish_within(child, Duration::from_secs(120));
+        assert_eq!(status.code(), Some(143), "{store}: {out}\n{err}");
+        let j = job_of(&env, "long-part");
+        let id = s(&j, "id").to_string();
+        assert_eq!(s(&j, "status"), "interrupted", "{store}: {j}");
+        assert!(
+            j["resume_cursor"].is_object(),
+            "{store}: committed at the stop: {j}"
+        );
+        assert!(u(&j, "rows_read") > 0 && u(&j, "rows_read") < u(&r, "rows_read"));
+        assert_eq!(
+            table_count(&j, "orders", "inserted"),
+            rows_of_job(&env, "orders", &id),
+            "{store}: {j}"
+        );
+        let resumed = env.run(&["resume", &id, "--json"]);
+        resumed.expect_code(0);
+        assert_same_outcome(
+            &resumed.json(),
+            &r,
+            &format!("{store}: resumed a long part"),
+        );
     }
 }
 
