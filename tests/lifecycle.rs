@@ -1865,3 +1865,35 @@ fn a_rollback_under_a_later_job_that_found_its_rows_unchanged_is_refused_unless_
         }
     }
 }
+
+#[test]
+fn a_rollback_is_refused_under_a_job_resumed_after_it_that_found_its_rows_unchanged() {
+    for env in Env::each_store("rollback_under_resumed") {
+        let file = orders_file(&env, "orders.csv", 1000, None);
+        let store = env.store_name();
+        // A: its first part committed, then it died.
+        crashed(&env, "committed:1", &import_args("demo", &PARTS, &file));
+        let a = s(&job_of(&env, "demo"), "id").to_string();
+        // B: the whole file, later; it finds A's part unchanged and inserts the rest.
+        let b_run = env.import("demo", &[&file]);
+        b_run.expect_code(0);
+        let b = s(&b_run.json(), "job_id").to_string();
+        assert!(u(&b_run.json(), "unchanged") > 0 && u(&b_run.json(), "inserted") > 0);
+        // A resumed after B: the rest of the file is B's rows, found unchanged.
+        let resumed = env.run(&["resume", &a, "--json"]);
+        resumed.expect_code(0);
+        let ra = resumed.json();
+        assert!(u(&ra, "unchanged") > 0, "{store}: {ra}");
+        // Rolling B back would delete rows A's record counts as unchanged (stored): refused,
+        // naming A, unless forced.
+        let refused = env.run(&["rollback", &b]);
+        assert_eq!(
+            refused.code, 1,
+            "{store}: rollback of {b} under {a}, resumed after it and counting its rows as \
+             unchanged:\n{}{}",
+            refused.stdout, refused.stderr
+        );
+        assert!(refused.stderr.contains(&a), "{store}: {}", refused.stderr);
+        env.run(&["rollback", "--force", &b]).expect_code(0);
+    }
+}
