@@ -232,7 +232,7 @@ fn a_rollback_crashed_before_its_commit_left_the_job_whole_and_after_it_rolled_b
 fn a_commit_every_job_killed_at_its_final_commit_resumes_to_the_one_go_result_with_each_reject_once(
 ) {
     for env in Env::each_store("crash_final_commit") {
-        let file = orders_file(&env, "orders.csv", 500, Some(23));
+        let file = orders_file(&env, "orders.csv", 300, Some(23));
         let one_go = env.import("reference", &[&file]);
         one_go.expect_code(0);
         let r = one_go.json();
@@ -640,7 +640,7 @@ fn stop_failing(env: &Env) {
 #[test]
 fn a_commit_every_job_failing_in_a_later_part_keeps_its_committed_parts_to_resume_or_roll_back() {
     for env in Env::each_store("fails_later") {
-        let file = orders_file(&env, "orders.csv", 1000, Some(43));
+        let file = orders_file(&env, "orders.csv", 700, Some(43));
         let one_go = env.import("reference", &[&file]);
         one_go.expect_code(0);
         let r = one_go.json();
@@ -654,7 +654,7 @@ fn a_commit_every_job_failing_in_a_later_part_keeps_its_committed_parts_to_resum
             .map(|t| stored(&env, t, &undo))
             .collect();
 
-        fail_items_after(&env, 800);
+        fail_items_after(&env, 600);
         let mut failed = Vec::new();
         for account in ["parts", "undo"] {
             let run = env.import(account, &[&PARTS[..], &[file.as_str()][..]].concat());
@@ -687,7 +687,7 @@ fn a_commit_every_job_failing_in_a_later_part_keeps_its_committed_parts_to_resum
             );
             assert_eq!(
                 env.count(&format!(
-                    "SELECT COUNT(*) FROM order_items WHERE job_id = '{id}' AND source_line > 800"
+                    "SELECT COUNT(*) FROM order_items WHERE job_id = '{id}' AND source_line > 600"
                 )),
                 0
             );
@@ -1008,7 +1008,7 @@ fn check_changed_while_read(
     change: impl FnOnce(&std::path::Path),
     read_from: impl FnOnce(&[u8], &[u8]) -> Vec<u8>,
 ) {
-    let file = orders_file(env, "changing.csv", 15_000, None);
+    let file = orders_file(env, "changing.csv", 6_000, None);
     let original = std::fs::read(env.path(&file)).expect("read");
     let child = env.spawn(&import_args(account, &[], &file));
     wait_until("the import runs", || {
@@ -1135,6 +1135,7 @@ fn a_processing_job_reads_as_processing_while_its_run_lock_is_held_and_interrupt
                 use sqlx::Connection;
                 holder.close().await.expect("let go of the lock")
             });
+            wait_for_sessions_gone(&env);
         } else {
             let lock = format!("{}-locks/job-{id}", env.db_path().display());
             let mut holder = std::process::Command::new("flock")
@@ -1579,6 +1580,7 @@ fn a_postgres_import_gives_up_waiting_for_its_account_s_lock_at_its_lock_timeout
         use sqlx::Connection;
         holder.close().await.expect("let go of the lock")
     });
+    wait_for_sessions_gone(&env);
     env.import(account, &["--lock-timeout", "1s", file])
         .expect_code(0);
 }

@@ -166,6 +166,7 @@ fn a_second_stop_signal_ends_the_process_at_once_and_its_job_reads_interrupted()
         signal(&child, "TERM");
         let (status, out, err) = finish_within(child, Duration::from_secs(60));
         assert_eq!(status.code(), Some(143), "{store}: {out}\n{err}");
+        wait_for_sessions_gone(&env);
         let j = job_of(&env, "twice");
         assert_eq!(s(&j, "status"), "interrupted", "{store}: {j}");
         assert!(s(&j, "error").contains("nothing of it was stored"), "{j}");

@@ -673,7 +673,23 @@ pub fn crashed(env: &Env, at: &str, args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    wait_for_sessions_gone(env);
     out
+}
+
+/// On PostgreSQL, waits until the server has ended every other session of the test's
+/// database (at most a minute): a process killed or aborted leaves its backend behind for a
+/// moment, rolling back and holding its locks, so its job still reads `processing` until then.
+pub fn wait_for_sessions_gone(env: &Env) {
+    if !env.is_postgres() {
+        return;
+    }
+    wait_until("the server ended the other sessions", || {
+        env.count(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ) == 0
+    });
 }
 
 /// The one job of an account, as `jobs list --account` shows it.
