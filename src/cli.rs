@@ -299,6 +299,8 @@ impl Database {
                 StoreError::UnsupportedUrl(_)
                 | StoreError::Connect(_)
                 | StoreError::Unusable(_) => usage(e),
+                // Given up waiting for another process (a migration), or stopped meanwhile.
+                StoreError::LockTimeout(_) | StoreError::Stopped(_) => store_failure(e),
                 e => usage(anyhow::anyhow!(
                     "cannot open database {}: {e}",
                     redact(&self.url)

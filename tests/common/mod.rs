@@ -9,9 +9,11 @@
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Row, SqliteConnection};
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// The eBay US Orders report sample shipped with the repository.
@@ -124,14 +126,34 @@ impl Env {
     }
 
     fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.bare(&["--database", &self.db_url()]);
+        cmd.args(args);
+        cmd
+    }
+
+    /// The binary in the test's directory, without `--database` (for a command that names
+    /// its own database, or none), not yet run.
+    pub fn bare(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ebay-import"));
-        cmd.arg("--database")
-            .arg(self.db_url())
-            .args(args)
+        cmd.args(args)
             .current_dir(self.dir.path())
             .env_remove("DATABASE_URL")
-            .env_remove("EBAY_IMPORT_LOG");
+            .env_remove("EBAY_IMPORT_LOG")
+            .env_remove("EBAY_IMPORT_CRASH_AT");
         cmd
+    }
+
+    /// `ebay-import --database <the test's database> <args>`, not yet run: for environment
+    /// variables, other standard streams or a wait of one's own.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        self.command(args)
+    }
+
+    /// Like [`Env::run`], with these environment variables set.
+    pub fn run_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(args);
+        cmd.envs(vars.iter().copied()).stdin(Stdio::null());
+        Run::of(cmd, args)
     }
 
     /// Runs `ebay-import --database sqlite://<dir>/t.db <args>` in the test's directory.
@@ -229,6 +251,11 @@ pub struct Run {
 }
 
 impl Run {
+    /// Runs `cmd` to its end; `args` name it in assertion messages.
+    pub fn of(mut cmd: Command, args: &[&str]) -> Run {
+        Run::from(cmd.output().expect("run ebay-import"), args)
+    }
+
     fn from(out: std::process::Output, args: &[&str]) -> Run {
         Run {
             args: args.iter().map(|s| s.to_string()).collect(),
@@ -590,4 +617,302 @@ pub fn has_file_starting_with(dir: &Path, prefix: &str) -> bool {
         .expect("read dir")
         .filter_map(Result::ok)
         .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
+}
+
+// --- the job lifecycle ------------------------------------------------------------------------
+
+/// SIGABRT: how a crash point ends the process.
+pub const SIGABRT: i32 = 6;
+
+/// The fields of an import's outcome that a resumed job must share with the same file imported
+/// in one go.
+pub const OUTCOME: [&str; 9] = [
+    "status",
+    "rows_read",
+    "inserted",
+    "updated",
+    "unchanged",
+    "rejected",
+    "skipped",
+    "errors_by_code",
+    "tables",
+];
+
+pub fn assert_same_outcome(got: &Value, want: &Value, what: &str) {
+    for key in OUTCOME {
+        assert_eq!(
+            got[key], want[key],
+            "{what}: {key} differs\n got: {got}\nwant: {want}"
+        );
+    }
+}
+
+/// A generated Orders report (about 450 bytes a record), faulty every `fault_every` records.
+pub fn orders_file(env: &Env, name: &str, rows: u64, fault_every: Option<u64>) -> String {
+    env.generate_orders(
+        name,
+        &ebay_import_generate::OrdersReportOptions {
+            rows,
+            fault_every,
+            ..ebay_import_generate::OrdersReportOptions::default()
+        },
+    );
+    name.to_string()
+}
+
+/// `import --account <account> --json <extra...> <file>` as arguments.
+pub fn import_args<'a>(account: &'a str, extra: &[&'a str], file: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["import", "--account", account, "--json"];
+    args.extend_from_slice(extra);
+    args.push(file);
+    args
+}
+
+/// Runs the binary with the crash point `at` planned and asserts it aborted there.
+pub fn crashed(env: &Env, at: &str, args: &[&str]) -> Output {
+    let out = env
+        .cmd(args)
+        .env("EBAY_IMPORT_CRASH_AT", at)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ebay-import");
+    assert_eq!(
+        out.status.signal(),
+        Some(SIGABRT),
+        "{}: {args:?} with EBAY_IMPORT_CRASH_AT={at} did not crash ({:?})\nstdout:\n{}\nstderr:\n{}",
+        env.store_name(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for_sessions_gone(env);
+    out
+}
+
+/// On PostgreSQL, waits until the server has ended every other session of the test's
+/// database (at most a minute): a process killed or aborted leaves its backend behind for a
+/// moment, rolling back and holding its locks, so its job still reads `processing` until then.
+pub fn wait_for_sessions_gone(env: &Env) {
+    if !env.is_postgres() {
+        return;
+    }
+    wait_until("the server ended the other sessions", || {
+        env.count(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ) == 0
+    });
+}
+
+/// The one job of an account, as `jobs list --account` shows it.
+pub fn job_of(env: &Env, account: &str) -> Value {
+    let list = env.run(&["jobs", "list", "--account", account, "--json"]);
+    list.expect_code(0);
+    let jobs = list.json_lines();
+    assert_eq!(
+        jobs.len(),
+        1,
+        "{}: one job of {account}:\n{}",
+        env.store_name(),
+        list.stdout
+    );
+    jobs.into_iter().next().expect("one job")
+}
+
+/// A job as `jobs show ID --json` shows it.
+pub fn job(env: &Env, id: &str) -> Value {
+    let show = env.run(&["jobs", "show", id, "--json"]);
+    show.expect_code(0);
+    show.json_doc()
+}
+
+/// A job's status as stored, without the liveness check of the read commands.
+pub fn raw_status(env: &Env, id: &str) -> String {
+    env.rows(&format!("SELECT status FROM import_jobs WHERE id = '{id}'"))[0][0]
+        .clone()
+        .expect("a status")
+}
+
+/// A stored-row count of a job's `tables` (0 when the table is not listed).
+pub fn table_count(job: &Value, table: &str, what: &str) -> u64 {
+    job["tables"][table][what].as_u64().unwrap_or(0)
+}
+
+/// Rows of `table` that job `id` wrote (the rows that carry its id).
+pub fn rows_of_job(env: &Env, table: &str, id: &str) -> u64 {
+    env.count(&format!(
+        "SELECT COUNT(*) FROM {table} WHERE job_id = '{id}'"
+    )) as u64
+}
+
+pub fn rows_of_account(env: &Env, table: &str, account: &str) -> u64 {
+    env.count(&format!(
+        "SELECT COUNT(*) FROM {table} WHERE account_id = '{account}'"
+    )) as u64
+}
+
+/// The file records whose rows job `id` stored: every record is stored under its own line, as
+/// an order, an item or both.
+pub fn records_of_job(env: &Env, id: &str) -> u64 {
+    env.count(&format!(
+        "SELECT COUNT(*) FROM (SELECT source_line FROM orders WHERE job_id = '{id}' \
+         UNION SELECT source_line FROM order_items WHERE job_id = '{id}') u"
+    )) as u64
+}
+
+/// The columns of a table, in order.
+pub fn columns(env: &Env, table: &str) -> Vec<String> {
+    let sql = if env.is_postgres() {
+        format!(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = '{table}' \
+             ORDER BY ordinal_position"
+        )
+    } else {
+        format!("SELECT name FROM pragma_table_info('{table}')")
+    };
+    env.rows(&sql)
+        .into_iter()
+        .map(|r| r[0].clone().expect("a column name"))
+        .collect()
+}
+
+/// Every stored value of an account's rows of `table`, by natural key, but the columns that
+/// name the account or the job (and SQLite's hash of account and key).
+pub fn stored(env: &Env, table: &str, account: &str) -> Vec<Vec<Option<String>>> {
+    let key = match table {
+        "orders" => "order_key",
+        "order_items" => "item_key",
+        "customers" => "username",
+        other => panic!("no key known for {other}"),
+    };
+    let cols: Vec<String> = columns(env, table)
+        .into_iter()
+        .filter(|c| !matches!(c.as_str(), "account_id" | "job_id" | "key_hash"))
+        .map(|c| format!("CAST({c} AS TEXT)"))
+        .collect();
+    env.rows(&format!(
+        "SELECT {} FROM {table} WHERE account_id = '{account}' ORDER BY {key}",
+        cols.join(", ")
+    ))
+}
+
+/// Asserts that two accounts hold the same orders, items and customers, every column.
+pub fn assert_same_rows(env: &Env, account: &str, reference: &str, what: &str) {
+    for table in ["orders", "order_items", "customers"] {
+        let (got, want) = (stored(env, table, account), stored(env, table, reference));
+        assert!(!want.is_empty(), "{what}: the reference has {table}");
+        if got != want {
+            let first = got
+                .iter()
+                .zip(&want)
+                .find(|(g, w)| g != w)
+                .map(|(g, w)| format!("first difference:\n got: {g:?}\nwant: {w:?}"))
+                .unwrap_or_default();
+            panic!(
+                "{what} ({}): {table} differ ({} rows against {}); {first}",
+                env.store_name(),
+                got.len(),
+                want.len()
+            );
+        }
+    }
+}
+
+/// A job's rejects as stored, in line order.
+pub fn rejects_of(env: &Env, id: &str) -> Vec<Vec<Option<String>>> {
+    env.rows(&format!(
+        "SELECT CAST(line AS TEXT), CAST(record AS TEXT), column_name, code, message, value, \
+         raw_line FROM import_rejects WHERE job_id = '{id}' ORDER BY line, code, column_name"
+    ))
+}
+
+/// Waits (polling, at most a minute) until `ready` holds.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "gave up waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits for a spawned command to end (at most `limit`), reading its outputs meanwhile.
+pub fn finish_within(mut child: Child, limit: Duration) -> (ExitStatus, String, String) {
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the command") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the command did not end within {limit:?}; stderr:\n{}",
+                err.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    (
+        status,
+        out.join().expect("stdout reader"),
+        err.join().expect("stderr reader"),
+    )
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run sha256sum");
+    let mut stdin = child.stdin.take().expect("piped");
+    let bytes = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let out = child.wait_with_output().expect("sha256sum");
+    writer.join().expect("writer").expect("write to sha256sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("a digest")
+        .to_string()
+}
+
+/// `ebay-import --database <url> <args>` in the test's directory.
+pub fn run_at(env: &Env, url: &str, args: &[&str]) -> Run {
+    Run::of(env.bare(&[&["--database", url][..], args].concat()), args)
+}
+
+/// `MINI_HEADER` and the given data lines.
+pub fn mini(lines: &[&str]) -> String {
+    let mut s = format!("{MINI_HEADER}\n");
+    for l in lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
 }

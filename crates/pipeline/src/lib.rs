@@ -322,8 +322,11 @@ pub async fn resume_job<S: Sink + JobLog>(
     let (mut opts, resume) = opts;
     if input.size.is_some() && input.size != resume.job.file_size {
         store.release_job(seen.id).await?;
-        return Err(ImportError::Refused(format!(
-            "{} is {} bytes but the job read {} bytes; it is not the same file",
+        // Not the file the job started with (exit 1), like one whose committed part reads
+        // differently.
+        return Err(ImportError::Resume(format!(
+            "{} is {} bytes but the job read {} bytes; it is not the same file: restore that \
+             file to resume, or import it as a new job",
             resume.job.file_name,
             input.size.unwrap_or_default(),
             resume.job.file_size.unwrap_or_default()

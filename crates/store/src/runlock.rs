@@ -77,16 +77,20 @@ impl RunLocks {
         }
     }
 
-    /// The lock that keeps two processes from migrating the database at once, waited for.
-    pub(crate) fn migration_lock(&self) -> io::Result<File> {
+    /// The lock that keeps two processes from migrating the database at once, unless another
+    /// process holds it (the caller waits for it as for another writer).
+    pub(crate) fn try_migration_lock(&self) -> io::Result<Option<File>> {
         std::fs::create_dir_all(&self.dir)?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(self.dir.join("migrate"))?;
-        file.lock()?;
-        Ok(file)
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
     }
 }
 

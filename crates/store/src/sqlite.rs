@@ -220,7 +220,7 @@ impl SqliteStore {
             Access::Read => open_for_reading(&path)?,
             Access::Write => {
                 let _ = WAITED_ON.set((path.display().to_string(), opts.lock_timeout));
-                migrate(file, &locks).await?;
+                migrate(file, &locks, opts.lock_timeout).await?;
                 open_for_writing(&path)?
             }
         };
@@ -420,13 +420,28 @@ impl AccountTable for SqliteStore {
 }
 
 /// Applies the migrations the database lacks, creating it when missing; one process at a
-/// time (several imports started together on a new database take turns here).
-async fn migrate(file: SqliteConnectOptions, locks: &RunLocks) -> Result<(), StoreError> {
+/// time (several imports started together on a new database take turns here, waiting as for
+/// another writer: as long as `lock_timeout` allows, and until a stop is requested).
+async fn migrate(
+    file: SqliteConnectOptions,
+    locks: &RunLocks,
+    lock_timeout: Option<std::time::Duration>,
+) -> Result<(), StoreError> {
     let path = file.get_filename().to_path_buf();
     let unusable = |e: std::io::Error| {
         StoreError::Unusable(format!("cannot open the database {}: {e}", path.display()))
     };
-    let _lock = locks.migration_lock().map_err(unusable)?;
+    let mut wait = Wait::new(lock_timeout);
+    let what = || format!("another process to finish migrating {}", path.display());
+    let _lock = loop {
+        match locks.try_migration_lock().map_err(unusable)? {
+            Some(lock) => break lock,
+            None => {
+                wait.again(&what)?;
+                tokio::time::sleep(crate::wait::POLL).await;
+            }
+        }
+    };
     if path.exists() && schema_of(&open_for_reading_any(&path)?)? == Schema::Current {
         return Ok(());
     }
