@@ -468,18 +468,23 @@ pub(crate) fn later_jobs_refusal(job: Uuid, mut later: Vec<String>) -> StoreErro
     ))
 }
 
-/// Later jobs of the account that found rows unchanged in a table where `job` stored rows:
-/// rows they count may be rows the rollback deletes or restores. The refusal names them.
+/// Other jobs of the account that found rows unchanged in a table where `job` stored rows, and
+/// ran on after `job` began (a job resumed after it counts): rows they count may be rows the
+/// rollback deletes or restores. The refusal names them.
 pub(crate) fn unchanged_by_later(job: &JobRecord, others: &[JobRecord]) -> Option<StoreError> {
     let stored = |t: &str| {
         job.tables
             .get(t)
             .is_some_and(|c| c.inserted + c.updated > 0)
     };
+    let ran_after = |o: &JobRecord| {
+        o.finished_at
+            .as_deref()
+            .is_none_or(|end| Some(end) > job.started_at.as_deref())
+    };
     let later: Vec<String> = others
         .iter()
-        .filter(|o| o.account_id == job.account_id)
-        .filter(|o| (&o.created_at, o.id) > (&job.created_at, job.id))
+        .filter(|o| o.account_id == job.account_id && o.id != job.id && ran_after(o))
         .filter(|o| o.status != JobStatus::RolledBack && o.status != JobStatus::Processing)
         .filter(|o| o.tables.iter().any(|(t, c)| c.unchanged > 0 && stored(t)))
         .map(|o| o.id.to_string())

@@ -41,18 +41,24 @@ impl RunLocks {
             return Ok(true);
         }
         std::fs::create_dir_all(&self.dir)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.file_of(job))?;
-        match file.try_lock() {
-            Ok(()) => {
-                self.held.insert(job, file);
-                Ok(true)
+        let path = self.file_of(job);
+        loop {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            match file.try_lock() {
+                // The holder removes the file before it lets go: a lock on a file no longer at
+                // the path is no lock at all, so take the new one.
+                Ok(()) if !is_at(&file, &path) => continue,
+                Ok(()) => {
+                    self.held.insert(job, file);
+                    return Ok(true);
+                }
+                Err(TryLockError::WouldBlock) => return Ok(false),
+                Err(TryLockError::Error(e)) => return Err(e),
             }
-            Err(TryLockError::WouldBlock) => Ok(false),
-            Err(TryLockError::Error(e)) => Err(e),
         }
     }
 
@@ -91,6 +97,15 @@ impl RunLocks {
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(e),
         }
+    }
+}
+
+/// Whether `path` names the file `file` has open.
+fn is_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 
