@@ -8,14 +8,17 @@
 
 #![allow(dead_code)]
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Decimal128Type, Int64Type, TimestampSecondType};
 use arrow_array::{
-    Array, BooleanArray, Date32Array, Decimal128Array, Int64Array, StringArray,
-    TimestampSecondArray,
+    Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array, RecordBatch,
+    StringArray, TimestampSecondArray,
 };
 use chrono::{NaiveDate, NaiveTime};
-use ebay_import_map::{EnumDef, FieldType, IdKind};
+use ebay_import_map::{EnumDef, FieldType, IdKind, ImportSchema};
 use ebay_import_model::{ErrorCode, SiteProfile};
-use ebay_import_transform::{kernels, ValueError};
+use ebay_import_transform::{kernels, reformatted_dates, validate_batch, ValueError};
+use std::sync::Arc;
 
 /// A typed value as the kernels produce it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -864,5 +867,158 @@ pub fn check_column(
             ));
         }
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// validate_batch
+
+/// Like `assert_eq!`, but returns the difference as an error.
+macro_rules! ensure_eq {
+    ($got:expr, $want:expr $(,)?) => {
+        ensure_eq!($got, $want, "{}", stringify!($got))
+    };
+    ($got:expr, $want:expr, $($fmt:tt)+) => {{
+        let (got, want) = (&$got, &$want);
+        if got != want {
+            return Err(format!("{}: got {:?}, want {:?}", format!($($fmt)+), got, want));
+        }
+    }};
+}
+
+/// The values of a typed column, as [`Value`]s.
+pub fn typed_values(
+    ty: FieldType,
+    array: &ArrayRef,
+    money_codes: Option<&StringArray>,
+) -> Vec<Option<Value>> {
+    (0..array.len())
+        .map(|i| {
+            if array.is_null(i) {
+                return None;
+            }
+            Some(match ty {
+                FieldType::Money => {
+                    let code =
+                        money_codes.and_then(|c| c.is_valid(i).then(|| c.value(i).to_string()));
+                    Value::Money(array.as_primitive::<Decimal128Type>().value(i), code)
+                }
+                FieldType::Integer { .. } => Value::Int(array.as_primitive::<Int64Type>().value(i)),
+                FieldType::Date => Value::Day(array.as_primitive::<Date32Type>().value(i)),
+                FieldType::DateTime => {
+                    Value::Secs(array.as_primitive::<TimestampSecondType>().value(i))
+                }
+                FieldType::Bool => Value::Bool(array.as_boolean().value(i)),
+                _ => Value::Str(array.as_string::<i32>().value(i).to_string()),
+            })
+        })
+        .collect()
+}
+
+/// `9/8/2026`: 1-2 digits, `/`, 1-2 digits, `/`, 2 or 4 digits, optionally a time.
+pub fn is_slash_date(v: &str) -> bool {
+    let date = v.split([' ', 'T']).next().unwrap_or("");
+    let parts: Vec<&str> = date.split('/').collect();
+    let n =
+        |p: &str, lens: &[usize]| lens.contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit());
+    parts.len() == 3 && n(parts[0], &[1, 2]) && n(parts[1], &[1, 2]) && n(parts[2], &[2, 4])
+}
+
+/// Runs [`validate_batch`] over a batch of `columns` (one per entry of `fields`, canonical
+/// order) and compares it with the reference: every typed column, every error (sorted by row,
+/// then column), the currency of every row and the reformatted-date notes.
+pub fn check_batch(
+    schema: &'static ImportSchema,
+    site: &SiteProfile,
+    fields: &[usize],
+    columns: &[Vec<Option<String>>],
+) -> Result<(), String> {
+    let rows = columns.first().map_or(0, Vec::len);
+    let batch = RecordBatch::try_from_iter(fields.iter().zip(columns).map(|(&f, cells)| {
+        let col: ArrayRef = Arc::new(StringArray::from(cells.clone()));
+        (schema.fields[f].name, col)
+    }))
+    .unwrap();
+    let typed = validate_batch(schema, fields, &batch, site);
+    ensure_eq!(typed.num_rows, rows);
+    ensure_eq!(&typed.fields, fields);
+    let mut want_errors = Vec::new();
+    let mut want_notes = Vec::new();
+    // Per row: the currency column's code, else the first money column's symbol, else the site's.
+    let mut from_column: Vec<Option<String>> = vec![None; rows];
+    let mut from_symbol: Vec<Option<String>> = vec![None; rows];
+    for (i, (&f, cells)) in fields.iter().zip(columns).enumerate() {
+        let ty = schema.fields[f].ty;
+        let outcomes: Vec<_> = cells
+            .iter()
+            .map(|c| expected(ty, site, c.as_deref()))
+            .collect();
+        let want: Vec<Option<Value>> = outcomes.iter().map(|o| o.clone().ok().flatten()).collect();
+        let codes = (ty == FieldType::Money).then(|| {
+            want.iter()
+                .map(|v| match v {
+                    Some(Value::Money(_, code)) => code.clone(),
+                    _ => None,
+                })
+                .collect::<StringArray>()
+        });
+        let got = typed_values(ty, &typed.columns[i], codes.as_ref());
+        ensure_eq!(
+            &got,
+            &want,
+            "field {} ({:?}) on {}",
+            schema.fields[f].name,
+            ty,
+            site.code
+        );
+        for (row, outcome) in outcomes.iter().enumerate() {
+            match outcome {
+                Err(code) => want_errors.push((row, f, *code)),
+                Ok(Some(Value::Money(_, Some(code)))) if from_symbol[row].is_none() => {
+                    from_symbol[row] = Some(code.clone())
+                }
+                Ok(Some(Value::Str(code))) if ty == FieldType::Currency => {
+                    from_column[row] = Some(code.clone())
+                }
+                Ok(Some(_))
+                    if matches!(ty, FieldType::Date | FieldType::DateTime)
+                        && is_slash_date(cells[row].as_deref().unwrap().trim()) =>
+                {
+                    want_notes.push((row, f));
+                }
+                _ => {}
+            }
+        }
+    }
+    want_errors.sort_by_key(|&(row, f, _)| (row, fields.iter().position(|&x| x == f)));
+    let got_errors: Vec<_> = typed
+        .errors
+        .iter()
+        .map(|e| (e.row, e.field, e.code))
+        .collect();
+    ensure_eq!(got_errors, want_errors);
+    let want_currency: Vec<String> = (0..rows)
+        .map(|r| {
+            from_column[r]
+                .clone()
+                .or(from_symbol[r].clone())
+                .unwrap_or(site.currency.to_string())
+        })
+        .collect();
+    let got_currency: Vec<String> = typed
+        .currency
+        .iter()
+        .map(|c| c.unwrap_or("<null>").to_string())
+        .collect();
+    ensure_eq!(got_currency, want_currency);
+    want_notes.sort_by_key(|&(row, _)| row);
+    let notes: Vec<_> = reformatted_dates(schema, &typed, &batch)
+        .iter()
+        .map(|n| {
+            assert_eq!(n.code, ErrorCode::ReformattedDate, "{n:?}");
+            (n.row, n.field)
+        })
+        .collect();
+    ensure_eq!(notes, want_notes);
     Ok(())
 }
