@@ -284,6 +284,39 @@ fn date_value() -> BoxedStrategy<String> {
     .boxed()
 }
 
+fn fixed_width_date() -> BoxedStrategy<String> {
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    (
+        1895..2205u32,
+        0..14u32,
+        0..33u32,
+        0..3u8,
+        prop_oneof![2 => Just(None), 3 => (0..25u32, 0..61u32, 0..61u32).prop_map(Some)],
+        one_of(&[" ", "T"]),
+        any::<bool>(),
+    )
+        .prop_map(move |(y, m, d, layout, time, sep, z)| {
+            let date = match layout {
+                0 => format!("{y:04}-{m:02}-{d:02}"),
+                1 => format!("{}-{d:02}-{:02}", months[(m as usize + 11) % 12], y % 100),
+                _ => format!(
+                    "{}-{d:02}-{y:04}",
+                    months[(m as usize + 11) % 12].to_uppercase()
+                ),
+            };
+            match time {
+                None => date,
+                Some((h, mi, sec)) => {
+                    let z = if z && sep == "T" { "Z" } else { "" };
+                    format!("{date}{sep}{h:02}:{mi:02}:{sec:02}{z}")
+                }
+            }
+        })
+        .boxed()
+}
+
 fn integer_value() -> BoxedStrategy<String> {
     prop_oneof![
         6 => (one_of(&["", "", "+", "-", "--", "+-"]), digits(0..24), one_of(&["", "", "", ".0", "e3", ",000", " 1", "x"]))
@@ -517,6 +550,13 @@ proptest! {
         check_all(&[FieldType::Date, FieldType::DateTime], SITES, &cells, pad)?;
     }
 
+    /// Only the fixed-width layouts the date kernels read without tokenizing (`2024-03-15`,
+    /// `Mar-15-24`, each with ` 14:03:00`, `T14:03:00` or `T14:03:00Z`), real and unreal dates.
+    #[test]
+    fn fixed_width_dates_match_the_reference((cells, pad) in column_of(fixed_width_date())) {
+        check_all(&[FieldType::Date, FieldType::DateTime], SITES, &cells, pad)?;
+    }
+
     #[test]
     fn integers_match_the_reference((cells, pad) in column_of(integer_value()), lo in -5..3i64, span in 0..50i64) {
         let mut types = types_where(|t| matches!(t, FieldType::Integer { .. }));
@@ -546,6 +586,13 @@ proptest! {
         let mut types = types_where(|t| matches!(t, FieldType::Text { .. }));
         types.push(FieldType::Text { max_chars: small });
         check_all(&types, &SITES[..1], &cells, pad)?;
+    }
+
+    /// Columns that take the text kernel's shortcut (no control character, nothing to trim,
+    /// nothing near the limit) next to ones that just miss it.
+    #[test]
+    fn plain_text_columns_match_the_reference((cells, pad) in column_of(junk("abcXYZ019-", 9)), max in 0..12u32) {
+        check_all(&[FieldType::Text { max_chars: max }, FieldType::Text { max_chars: 100 }], &SITES[..1], &cells, pad)?;
     }
 
     #[test]
