@@ -10,7 +10,8 @@
 pub mod naive;
 
 use ebay_import_map::{
-    detect, detect_site, normalize_header, Detection, FieldType, IdKind, ImportSchema, SCHEMAS,
+    detect, detect_site, normalize_header, Detection, FieldType, HeaderMapping, IdKind,
+    ImportSchema, SCHEMAS,
 };
 use ebay_import_model::{Position, SiteProfile, SkipReason, SITES};
 use ebay_import_read::encoding::{self, DetectedEncoding};
@@ -430,16 +431,13 @@ fn transcode(body: &[u8], enc: DetectedEncoding, sizes: &[usize]) -> Vec<u8> {
 pub fn header(data: &[u8]) {
     let header: Vec<String> = cells(data)
         .into_iter()
-        .take(300)
+        .take(100)
         .map(Option::unwrap_or_default)
         .collect();
-    for schema in SCHEMAS {
-        check_mapping(schema, &header);
-    }
     let complete: Vec<(&str, usize)> = SCHEMAS
         .iter()
         .filter_map(|s| {
-            let m = s.map_header(&header);
+            let m = check_mapping(s, &header);
             m.missing.is_empty().then(|| (s.name, m.matched()))
         })
         .collect();
@@ -467,7 +465,7 @@ pub fn header(data: &[u8]) {
     }
 }
 
-fn check_mapping(schema: &'static ImportSchema, header: &[String]) {
+fn check_mapping(schema: &'static ImportSchema, header: &[String]) -> HeaderMapping {
     let m = schema.map_header(header);
     assert_eq!(m.file_to_field.len(), header.len());
     assert_eq!(m.field_to_file.len(), schema.fields.len());
@@ -514,6 +512,7 @@ fn check_mapping(schema: &'static ImportSchema, header: &[String]) {
     for (k, _) in &m.params {
         assert!(m.param(k).is_some());
     }
+    m
 }
 
 // ---------------------------------------------------------------------------------------------
