@@ -340,6 +340,48 @@ fn whole_records(file: &[u8], encoding: DetectedEncoding, delimiter: u8) -> Vec<
     };
     let records = owned_records(&decoded, start, delimiter);
     check_record_sequence(&records, start);
+    // Independently of the tokenizer: a record starts at the start of a line, its line is one
+    // more than the line breaks before its byte, and a record without quotes is its line cut
+    // at the delimiter.
+    let (mut at, mut line) = (0usize, 1u64);
+    for r in &records {
+        let off = (r.position.byte - start.byte) as usize;
+        assert!(
+            off < decoded.len(),
+            "record {} starts inside the input",
+            r.position.record
+        );
+        assert!(
+            off == 0 || matches!(decoded[off - 1], b'\n' | b'\r'),
+            "record {} starts a line",
+            r.position.record
+        );
+        assert!(!matches!(decoded[off], b'\n' | b'\r'));
+        line += count_breaks(&decoded[at..off], decoded.get(off).copied());
+        at = off;
+        assert_eq!(
+            r.position.line, line,
+            "line of record {}",
+            r.position.record
+        );
+        let end = decoded[off..]
+            .iter()
+            .position(|b| matches!(b, b'\n' | b'\r'))
+            .map_or(decoded.len(), |n| off + n);
+        let text = &decoded[off..end];
+        if !text.contains(&b'"') && !r.invalid_utf8 {
+            let fields: Vec<&[u8]> = text.split(|&b| b == delimiter).collect();
+            assert_eq!(
+                r.fields.len(),
+                fields.len(),
+                "fields of record {}",
+                r.position.record
+            );
+            for (f, raw) in r.fields.iter().zip(fields) {
+                assert_eq!(f.as_bytes(), raw, "a field of record {}", r.position.record);
+            }
+        }
+    }
     records
 }
 
@@ -542,18 +584,18 @@ pub fn kernel_types(kernel: Kernel, param: u8) -> Vec<FieldType> {
     let mut types: Vec<FieldType> = Vec::new();
     for schema in SCHEMAS {
         for f in schema.fields {
-            let of_kernel = match (kernel, f.ty) {
+            let of_kernel = matches!(
+                (kernel, f.ty),
                 (Kernel::Text, FieldType::Text { .. })
-                | (Kernel::Id, FieldType::Id(_))
-                | (Kernel::Email, FieldType::Email)
-                | (Kernel::Money, FieldType::Money)
-                | (Kernel::Integer, FieldType::Integer { .. })
-                | (Kernel::Date, FieldType::Date | FieldType::DateTime)
-                | (Kernel::Boolean, FieldType::Bool)
-                | (Kernel::Enum, FieldType::Enum(_))
-                | (Kernel::Currency, FieldType::Currency) => true,
-                _ => false,
-            };
+                    | (Kernel::Id, FieldType::Id(_))
+                    | (Kernel::Email, FieldType::Email)
+                    | (Kernel::Money, FieldType::Money)
+                    | (Kernel::Integer, FieldType::Integer { .. })
+                    | (Kernel::Date, FieldType::Date | FieldType::DateTime)
+                    | (Kernel::Boolean, FieldType::Bool)
+                    | (Kernel::Enum, FieldType::Enum(_))
+                    | (Kernel::Currency, FieldType::Currency)
+            );
             if of_kernel && !types.contains(&f.ty) {
                 types.push(f.ty);
             }
