@@ -92,7 +92,11 @@ fn isbn_ok(d: &[u8]) -> bool {
                 && gtin_ok(d)
         }
         10 => {
-            let body_ok = d[..9].iter().all(u8::is_ascii_digit);
+            // The body is checked before its digits are summed: a byte below `0` would
+            // underflow.
+            if !d[..9].iter().all(u8::is_ascii_digit) {
+                return false;
+            }
             let last = match d[9] {
                 c @ b'0'..=b'9' => u32::from(c - b'0'),
                 b'X' | b'x' => 10,
@@ -104,7 +108,7 @@ fn isbn_ok(d: &[u8]) -> bool {
                 .map(|(i, c)| u32::from(c - b'0') * (10 - i as u32))
                 .sum::<u32>()
                 + last;
-            body_ok && sum.is_multiple_of(11)
+            sum.is_multiple_of(11)
         }
         _ => false,
     }
@@ -275,6 +279,17 @@ mod tests {
             ]
         );
         assert_eq!(codes(&errs), vec![(4, InvalidFormat), (5, InvalidFormat)]);
+    }
+
+    #[test]
+    fn isbn_10_bodies_that_are_not_digits_are_rejected_not_summed() {
+        // Bytes below `0` (`!`, a space left after the hyphens are removed) underflowed.
+        let (out, errs) = run(IdKind::Isbn, &["!!!!!!!!!0", "0-306-4061!-2", "ABCDEFGHIX"]);
+        assert!(out.iter().all(Option::is_none));
+        assert_eq!(
+            codes(&errs),
+            vec![(0, InvalidFormat), (1, InvalidFormat), (2, InvalidFormat)]
+        );
     }
 
     fn t(s: &str) -> Option<String> {

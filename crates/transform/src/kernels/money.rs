@@ -335,11 +335,12 @@ fn parse_money(
             i = skip_spaces(b, i + 1);
         }
     }
-    let (cents, end) = parse_amount(b, i, site)?;
+    let (cents, end, significant) = parse_amount(b, i, site)?;
     i = skip_spaces(b, end);
     if i < b.len() {
         match currency_symbol(&b[i..], dollar) {
-            Some((c, n)) if i + n == b.len() => {
+            // Spaces may follow the code inside parentheses: `( 2.14 EUR )`.
+            Some((c, n)) if skip_spaces(b, i + n) == b.len() => {
                 if code.is_some_and(|p| p != c) {
                     return Err(MoneyError::TwoCurrencies);
                 }
@@ -353,6 +354,10 @@ fn parse_money(
             return Err(MoneyError::Malformed);
         }
         neg = true;
+    }
+    // Only a value that is an amount in every other respect is too large.
+    if significant > MAX_INT_DIGITS {
+        return Err(MoneyError::TooLarge);
     }
     let cents = cents as i128;
     Ok((if neg { -cents } else { cents }, code))
@@ -388,8 +393,13 @@ fn take_digits(b: &[u8], mut i: usize, acc: &mut u64, sig: &mut usize) -> (usize
     (i - start, i)
 }
 
-/// The number at `i` in cents, and where it ends.
-fn parse_amount(b: &[u8], mut i: usize, site: &SiteProfile) -> Result<(u64, usize), MoneyError> {
+/// The number at `i` in cents, where it ends, and its significant digits before the decimal
+/// separator (more than [`MAX_INT_DIGITS`]: too large, and the cents are meaningless).
+fn parse_amount(
+    b: &[u8],
+    mut i: usize,
+    site: &SiteProfile,
+) -> Result<(u64, usize, usize), MoneyError> {
     let dec = site.decimal_separator;
     let th = site.thousands_separator;
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
@@ -441,10 +451,7 @@ fn parse_amount(b: &[u8], mut i: usize, site: &SiteProfile) -> Result<(u64, usiz
     if let Some(n) = extra_decimals {
         return Err(MoneyError::Decimals(n));
     }
-    if sig > MAX_INT_DIGITS {
-        return Err(MoneyError::TooLarge);
-    }
-    Ok((int * 100 + frac, i))
+    Ok((int * 100 + frac, i, sig))
 }
 
 #[cfg(test)]
@@ -845,6 +852,31 @@ mod tests {
             InvalidMoney,
             &["12,34", "1.234,56", "116,99 €", "EUR 116,99"],
         );
+    }
+
+    #[test]
+    fn a_too_large_amount_is_out_of_range_only_when_it_is_an_amount_otherwise() {
+        // Found by the row-at-a-time oracle: junk after the number, a sign inside
+        // parentheses or two currencies made these out_of_range ("too large") before.
+        let errs = bad(
+            "US",
+            &[
+                "10000000000000000 X",
+                "(-10000000000000000)",
+                "£10000000000000000 USD",
+            ],
+        );
+        assert!(errs.iter().all(|e| e.code == InvalidMoney), "{errs:?}");
+        let errs = bad("US", &["(10000000000000000 USD)"]);
+        assert_error(&errs, 0, OutOfRange, &["too large"]);
+    }
+
+    #[test]
+    fn spaces_may_close_a_parenthesis_after_a_currency() {
+        // Found by the oracle: `( 2.14 )` was accepted but `( 2.14 EUR )` was not.
+        assert_eq!(one("US", "( 2.14 EUR )"), (-214, cur("EUR")));
+        assert_eq!(one("DE", "( ,5$ )"), (-50, cur("USD")));
+        assert_eq!(one("FR", "(\u{a0}2,14 €\u{a0})"), (-214, cur("EUR")));
     }
 
     #[test]
