@@ -62,15 +62,15 @@ enum Command {
     },
     /// Continue an interrupted or failed `--commit-every` job after its last commit.
     Resume {
-        /// The job (a unique prefix of its id is enough).
-        id: String,
+        #[command(flatten)]
+        job: JobArg,
         #[arg(long)]
         json: bool,
     },
     /// Undo a completed job: delete the rows it inserted, restore the rows it updated.
     Rollback {
-        /// The job (a unique prefix of its id is enough).
-        id: String,
+        #[command(flatten)]
+        job: JobArg,
         #[arg(long)]
         json: bool,
         /// Roll back even though later jobs found rows of the same tables unchanged (their
@@ -173,21 +173,34 @@ enum JobsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one job (a unique prefix of its id is enough).
+    /// Show one job.
     Show {
-        id: String,
+        #[command(flatten)]
+        job: JobArg,
         #[arg(long)]
         json: bool,
     },
     /// The rejected rows of a job.
     Errors {
-        id: String,
+        #[command(flatten)]
+        job: JobArg,
         #[arg(long, value_enum, default_value_t = ErrorFormat::Csv)]
         format: ErrorFormat,
         /// Write to this file instead of stdout.
         #[arg(long)]
         out: Option<String>,
     },
+}
+
+/// A job named on the command line.
+#[derive(Args, Debug)]
+struct JobArg {
+    /// The job (a unique prefix of its id is enough).
+    id: String,
+    /// The job's account. A PostgreSQL role under row-level security sees only the jobs of the
+    /// account it names.
+    #[arg(long)]
+    account: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -275,8 +288,8 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Import(args) => import(&db, args).await,
         Command::Inspect(args) => inspect_cmd(args),
         Command::Jobs { command } => jobs(&db, command).await,
-        Command::Rollback { id, json, force } => rollback(&db, &id, json, force).await,
-        Command::Resume { id, json } => resume(&db, &id, json).await,
+        Command::Rollback { job, json, force } => rollback(&db, &job, json, force).await,
+        Command::Resume { job, json } => resume(&db, &job, json).await,
         Command::Migrate => migrate(&db).await,
     }
 }
@@ -585,8 +598,8 @@ async fn jobs(db: &Database, command: JobsCommand) -> Result<u8, Failure> {
                 print_line(&output::jobs_table(&jobs))?;
             }
         }
-        JobsCommand::Show { id, json } => {
-            let job = store.job(&id).await.map_err(store_failure)?;
+        JobsCommand::Show { job, json } => {
+            let job = find_job(&mut store, &job).await?;
             let text = if json {
                 serde_json::to_string_pretty(&job).map_err(failed)?
             } else {
@@ -594,8 +607,8 @@ async fn jobs(db: &Database, command: JobsCommand) -> Result<u8, Failure> {
             };
             print_line(&text)?;
         }
-        JobsCommand::Errors { id, format, out } => {
-            let job = store.job(&id).await.map_err(store_failure)?;
+        JobsCommand::Errors { job, format, out } => {
+            let job = find_job(&mut store, &job).await?;
             match out {
                 Some(path) => {
                     let protected = Protected::new(&[], database_files(&db.url));
@@ -654,18 +667,42 @@ async fn write_rejects(
     Ok(())
 }
 
-async fn resume(db: &Database, id: &str, json: bool) -> Result<u8, Failure> {
+/// The job a command names, within its account when one is given.
+async fn find_job(
+    store: &mut Store,
+    arg: &JobArg,
+) -> Result<ebay_import_store::JobRecord, Failure> {
+    let account = match &arg.account {
+        Some(a) => {
+            let a = AccountRef::parse(a).map_err(usage)?;
+            Some(store.act_for(&a).await.map_err(store_failure)?)
+        }
+        None => None,
+    };
+    let job = store.job(&arg.id).await.map_err(store_failure)?;
+    match account {
+        Some(a) if a != job.account_id => Err(store_failure(StoreError::NoSuchJob(format!(
+            "{} in account {}",
+            arg.id,
+            arg.account.as_deref().unwrap_or_default()
+        )))),
+        _ => Ok(job),
+    }
+}
+
+async fn resume(db: &Database, arg: &JobArg, json: bool) -> Result<u8, Failure> {
     let mut store = db.open(Access::Write).await?;
-    let summary = resume_job(&mut store, id, &mut |_| {}, &|_| {})
+    let id = find_job(&mut store, arg).await?.id.to_string();
+    let summary = resume_job(&mut store, &id, &mut |_| {}, &|_| {})
         .await
         .map_err(import_failure)?;
     emit_summary(&summary, json);
     Ok(job_exit_code(&summary, None))
 }
 
-async fn rollback(db: &Database, id: &str, json: bool, force: bool) -> Result<u8, Failure> {
+async fn rollback(db: &Database, arg: &JobArg, json: bool, force: bool) -> Result<u8, Failure> {
     let mut store = db.open(Access::Write).await?;
-    let job = store.job(id).await.map_err(store_failure)?;
+    let job = find_job(&mut store, arg).await?;
     let (job, summary) = store
         .rollback_job(job.id, force)
         .await

@@ -100,7 +100,15 @@ impl Campaign<'_> {
         }
     }
 
+    /// Runs the binary to be killed; returns once the database let go of what it held (a
+    /// killed process's PostgreSQL session lives on for a moment, holding its locks).
     fn run_killed(&self, args: &[&str], kill: &Kill) -> Run {
+        let run = self.run_until_killed(args, kill);
+        wait_for_sessions_gone(self.env);
+        run
+    }
+
+    fn run_until_killed(&self, args: &[&str], kill: &Kill) -> Run {
         match kill {
             Kill::At(point, n) => {
                 let at = format!("{point}:{n}");

@@ -1236,6 +1236,7 @@ fn a_killed_import_leaves_no_rows_and_its_job_is_shown_interrupted() {
         std::thread::sleep(std::time::Duration::from_millis(300));
         child.kill().expect("SIGKILL the import");
         child.wait().expect("reap the import");
+        wait_for_sessions_gone(&env);
 
         // The next command finds the job's process gone.
         let list = env.run(&["jobs", "list", "--json"]);
@@ -1300,6 +1301,7 @@ fn commit_every_commits_as_it_goes_and_resume_finishes_a_killed_job_exactly() {
         }
         child.kill().expect("SIGKILL the import");
         child.wait().expect("reap the import");
+        wait_for_sessions_gone(&env);
         let list = env.run(&["jobs", "list", "--account", "demo", "--json"]);
         list.expect_code(0);
         let job = list.json_lines()[0].clone();

@@ -1797,13 +1797,18 @@ fn postgres_job_commands_by_id_work_for_the_owner_role_under_row_level_security(
     let run = as_app(&import_args("owner-a", &[], &file));
     run.expect_code(0);
     let id = s(&run.json(), "job_id").to_string();
-    let show = as_app(&["jobs", "show", &id, "--json"]);
+    // Under row-level security the role names the account it acts for.
+    let hidden = as_app(&["jobs", "show", &id]);
+    hidden.expect_code(1);
+    assert!(hidden.stderr.contains("--account"), "{}", hidden.stderr);
+    let show = as_app(&["jobs", "show", &id, "--account", "owner-a", "--json"]);
     show.expect_code(0);
     assert_eq!(s(&show.json_doc(), "status"), "partially_failed");
-    let errors = as_app(&["jobs", "errors", &id]);
+    as_app(&["jobs", "show", &id, "--account", "owner-b"]).expect_code(1);
+    let errors = as_app(&["jobs", "errors", &id, "--account", "owner-a"]);
     errors.expect_code(0);
     assert_eq!(parse_rejects(&errors.stdout).len(), 1);
-    as_app(&["rollback", &id]).expect_code(0);
+    as_app(&["rollback", &id, "--account", "owner-a"]).expect_code(0);
     assert_eq!(s(&job(&env, &id), "status"), "rolled_back");
 }
 

@@ -176,18 +176,6 @@ impl Env {
             .expect("spawn ebay-import")
     }
 
-    /// Like [`Env::run`], with extra environment variables (a crash point, say). A run that
-    /// ended by a signal or an abort has the code -1.
-    pub fn run_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
-        let mut cmd = self.command(args);
-        cmd.stdin(Stdio::null());
-        for (k, v) in vars {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("run ebay-import");
-        Run::from(out, args)
-    }
-
     /// Like [`Env::run`], with `input` on stdin.
     pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Run {
         let mut child = self

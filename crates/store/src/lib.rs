@@ -43,6 +43,8 @@ pub enum StoreError {
     Connect(String),
     #[error("no import job {0}")]
     NoSuchJob(String),
+    #[error("no account {0:?}")]
+    NoSuchAccount(String),
     #[error("{0}")]
     Refused(String),
     #[error("account {0:?} is neither a UUID nor a slug ([a-z0-9][a-z0-9_-]{{0,63}})")]
@@ -143,6 +145,15 @@ pub fn redact(url: &str) -> String {
 pub enum AccountRef {
     Id(Uuid),
     Slug(String),
+}
+
+impl std::fmt::Display for AccountRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccountRef::Id(id) => write!(f, "{id}"),
+            AccountRef::Slug(slug) => f.write_str(slug),
+        }
+    }
 }
 
 impl AccountRef {
@@ -365,6 +376,9 @@ pub trait JobLog {
         &mut self,
         account: Option<&AccountRef>,
     ) -> Result<Vec<JobRecord>, StoreError>;
+    /// The id of an existing account (none is created), to whose jobs and rows the session is
+    /// confined from now on: a PostgreSQL role under row-level security sees only them.
+    async fn act_for(&mut self, account: &AccountRef) -> Result<Uuid, StoreError>;
     /// The job with this id, or this unique prefix of one.
     async fn job(&mut self, id: &str) -> Result<JobRecord, StoreError>;
     /// Hands the job's rejects, in line order, to `each` one at a time; returns how many.
@@ -715,6 +729,9 @@ impl JobLog for Store {
         account: Option<&AccountRef>,
     ) -> Result<Vec<JobRecord>, StoreError> {
         each_store!(self, s => s.list_jobs(account).await)
+    }
+    async fn act_for(&mut self, account: &AccountRef) -> Result<Uuid, StoreError> {
+        each_store!(self, s => s.act_for(account).await)
     }
     async fn job(&mut self, id: &str) -> Result<JobRecord, StoreError> {
         each_store!(self, s => s.job(id).await)

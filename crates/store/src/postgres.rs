@@ -838,6 +838,15 @@ impl JobLog for PgStore {
         }
     }
 
+    async fn act_for(&mut self, account: &AccountRef) -> Result<Uuid, StoreError> {
+        let id = self
+            .account_id_of(account)
+            .await?
+            .ok_or_else(|| StoreError::NoSuchAccount(account.to_string()))?;
+        self.set_account(id).await?;
+        Ok(id)
+    }
+
     async fn job(&mut self, id: &str) -> Result<JobRecord, StoreError> {
         // A unique prefix of the id is enough, as with git commits.
         crate::check_id_prefix(id)?;
@@ -846,6 +855,10 @@ impl JobLog for PgStore {
             .await?;
         match found.as_slice() {
             [one] => Ok(one.clone()),
+            _ if self.account.is_none() => Err(StoreError::NoSuchJob(format!(
+                "{id} (a role under row-level security sees only the jobs of the account given \
+                 with --account)"
+            ))),
             _ => Err(StoreError::NoSuchJob(id.to_string())),
         }
     }

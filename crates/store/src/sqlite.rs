@@ -928,6 +928,12 @@ impl JobLog for SqliteStore {
         }
     }
 
+    async fn act_for(&mut self, account: &AccountRef) -> Result<Uuid, StoreError> {
+        self.account_id_of(account)
+            .await?
+            .ok_or_else(|| StoreError::NoSuchAccount(account.to_string()))
+    }
+
     async fn job(&mut self, id: &str) -> Result<JobRecord, StoreError> {
         // A unique prefix of the id is enough, as with git commits.
         crate::check_id_prefix(id)?;
