@@ -1188,6 +1188,61 @@ fn a_processing_job_reads_as_processing_while_its_run_lock_is_held_and_interrupt
 
 // --- 10. read commands ---------------------------------------------------------------------------
 
+/// Makes a directory immutable (`chattr +i`: not even root may create a file in it) for as
+/// long as it lives.
+struct Immutable(std::path::PathBuf);
+
+impl Immutable {
+    fn set(dir: &std::path::Path) -> Option<Immutable> {
+        let ok = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Immutable(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn jobs_are_read_from_a_sqlite_database_in_a_directory_that_cannot_be_written() {
+    let env = Env::new();
+    env.import("demo", &[&env.copy_sample()]).expect_code(0);
+    let backup = env.path("backup");
+    std::fs::create_dir(&backup).expect("backup dir");
+    std::fs::copy(env.db_path(), backup.join("t.db")).expect("copy the database");
+    let Some(_frozen) = Immutable::set(&backup) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED jobs_are_read_from_a_sqlite_database_in_a_directory_that_cannot_be_written: \
+             chattr +i is not allowed here"
+        );
+        return;
+    };
+    let url = format!("sqlite://{}", backup.join("t.db").display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ebay-import"))
+        .args(["--database", &url, "jobs", "list", "--json"])
+        .output()
+        .expect("run ebay-import");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.contains("\"status\":\"completed\""), "{listed}");
+}
+
 #[test]
 fn read_commands_never_create_or_migrate_a_sqlite_database() {
     let env = Env::new();

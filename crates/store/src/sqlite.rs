@@ -480,6 +480,25 @@ fn open_for_reading_any(path: &Path) -> Result<rusqlite::Connection, StoreError>
     )?)
 }
 
+/// A read-only connection that takes the file as unchanging: no `-shm` or `-wal` is needed or
+/// made.
+fn open_immutable(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    Ok(rusqlite::Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?)
+}
+
 /// The connection of a reading command: the database must exist and have this build's schema.
 fn open_for_reading(path: &Path) -> Result<rusqlite::Connection, StoreError> {
     let shown = path.display();
@@ -489,8 +508,17 @@ fn open_for_reading(path: &Path) -> Result<rusqlite::Connection, StoreError> {
              DATABASE_URL)"
         )));
     }
-    let conn = open_for_reading_any(path)?;
-    match schema_of(&conn)? {
+    let mut conn = open_for_reading_any(path)?;
+    let mut schema = schema_of(&conn);
+    if let Err(StoreError::Sqlite(e)) = &schema {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) {
+            // A WAL database needs its `-shm` file, which a reader creates when it is missing:
+            // in a directory it may not write (a mounted backup), it reads the file as it is.
+            conn = open_immutable(path)?;
+            schema = schema_of(&conn);
+        }
+    }
+    match schema? {
         Schema::Current => Ok(conn),
         Schema::Empty | Schema::Foreign => Err(StoreError::Unusable(format!(
             "{shown} is not an ebay-import database of this version (made by another program, \
