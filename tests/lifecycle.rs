@@ -1215,7 +1215,7 @@ impl Drop for Immutable {
 #[test]
 fn jobs_are_read_from_a_sqlite_database_in_a_directory_that_cannot_be_written() {
     let env = Env::new();
-    env.import("demo", &[&env.copy_sample()]).expect_code(0);
+    env.import("demo", &[env.copy_sample()]).expect_code(0);
     let backup = env.path("backup");
     std::fs::create_dir(&backup).expect("backup dir");
     std::fs::copy(env.db_path(), backup.join("t.db")).expect("copy the database");
