@@ -260,55 +260,36 @@ impl Campaign<'_> {
         );
     }
 
-    /// A `--commit-every` import killed somewhere: the truth, then resume to the end.
-    fn killed_commit_every_import(&mut self) {
+    /// An import killed somewhere, in one transaction (all or nothing, and the record says
+    /// which) or with `--commit-every` (then resumed to the end).
+    fn killed_import(&mut self, commit_every: bool) {
         let account = self.account();
-        let kill = self.kill(&["commit", "committed", "batch"], 24);
-        let args = [
+        let kill = self.kill(
+            &["commit", "committed", "batch"],
+            if commit_every { 24 } else { 3 },
+        );
+        let mut args = vec![
             "import",
             "--account",
             &account,
             "--json",
-            "--commit-every",
-            COMMIT_EVERY,
             "--batch-bytes",
             BATCH,
-            FILE,
         ];
+        if commit_every {
+            args.extend(["--commit-every", COMMIT_EVERY]);
+        }
+        args.push(FILE);
         self.run_killed(&args, &kill);
         let Some(job) = self.job_of(&account) else {
             return;
         };
-        self.check_truth(&job, &format!("commit-every import killed {kill:?}"));
+        self.check_truth(
+            &job,
+            &format!("import (--commit-every: {commit_every}) killed {kill:?}"),
+        );
         match s(&job, "status") {
             "interrupted" if !job["resume_cursor"].is_null() => self.resume_to_the_end(job),
-            "interrupted" => {
-                self.env.run(&["resume", s(&job, "id")]).expect_code(2);
-            }
-            _ => self.check_like_one_go(&job),
-        }
-    }
-
-    /// An import in one transaction killed somewhere: all or nothing, and the record says
-    /// which.
-    fn killed_one_go_import(&mut self) {
-        let account = self.account();
-        let kill = self.kill(&["commit", "committed", "batch"], 3);
-        let args = [
-            "import",
-            "--account",
-            &account,
-            "--json",
-            "--batch-bytes",
-            BATCH,
-            FILE,
-        ];
-        self.run_killed(&args, &kill);
-        let Some(job) = self.job_of(&account) else {
-            return;
-        };
-        self.check_truth(&job, &format!("one-go import killed {kill:?}"));
-        match s(&job, "status") {
             "interrupted" => {
                 let id = s(&job, "id");
                 self.env.run(&["resume", id]).expect_code(2);
@@ -374,8 +355,8 @@ fn job_records_tell_the_truth_after_any_crash() {
         for round in 0..rounds() {
             c.round = round;
             match c.rng.u8(0..4) {
-                0 | 1 => c.killed_commit_every_import(),
-                2 => c.killed_one_go_import(),
+                0 | 1 => c.killed_import(true),
+                2 => c.killed_import(false),
                 _ => c.killed_rollback(),
             }
         }
