@@ -1,5 +1,6 @@
 //! What the commands print: JSON for machines, short text for people.
 
+use ebay_import_model::SkipSummary;
 use ebay_import_pipeline::{ImportSummary, InspectReport};
 use ebay_import_store::JobRecord;
 use std::fmt::Write;
@@ -153,11 +154,27 @@ pub fn inspect_text(r: &InspectReport) -> String {
     if !r.missing_columns.is_empty() {
         let _ = writeln!(out, "missing:   {}", r.missing_columns.join(", "));
     }
+    if !r.skipped_counts.is_empty() {
+        let counts: Vec<String> = r
+            .skipped_counts
+            .iter()
+            .map(|(reason, n)| format!("{reason} {n}"))
+            .collect();
+        let _ = writeln!(out, "skipped:   {}", counts.join(", "));
+    }
     for rec in &r.records {
         let _ = writeln!(out, "line {}: {:?}", rec.line, rec.values);
     }
     for s in &r.skipped {
         let _ = writeln!(out, "skipped line {}: {}", s.line, s.reason);
+    }
+    let skipped: u64 = r.skipped_counts.values().filter_map(|n| n.as_u64()).sum();
+    if r.skipped.len() as u64 != skipped {
+        let _ = writeln!(
+            out,
+            "(skipped lines listed: the first {} of each reason, up to the last record shown)",
+            SkipSummary::LISTED_PER_REASON
+        );
     }
     for e in &r.errors {
         let _ = writeln!(out, "error line {}: {} {}", e.line, e.code, e.message);

@@ -3,7 +3,7 @@
 use ebay_import_map::{
     detect, detect_site, Detection, HeaderMapping, ImportSchema, Variant, MIN_HEADER_SCORE, SCHEMAS,
 };
-use ebay_import_model::{SiteProfile, SkipReason, Skipped};
+use ebay_import_model::{SiteProfile, SkipReason, SkipSummary};
 use ebay_import_read::OwnedRecord;
 
 /// Rows searched for the header.
@@ -13,6 +13,8 @@ pub const HEADER_SEARCH_ROWS: usize = 20;
 pub enum HeaderError {
     #[error("the file is empty: no header row")]
     Empty,
+    #[error("the first row is longer than {0} bytes, which no header row is: check that this is a CSV export")]
+    LongFirstRow(usize),
     #[error("unknown import type {0:?}; known types: {1}")]
     UnknownType(String, String),
     #[error("unknown site {0:?}; known sites: US, UK, AU, DE, FR, IT")]
@@ -39,7 +41,7 @@ pub struct Header {
     /// The known layout the header is in.
     pub variant: Option<&'static Variant>,
     /// Rows before the header, skipped.
-    pub skipped: Vec<Skipped>,
+    pub skipped: SkipSummary,
 }
 
 /// Opens `stream`, sniffs its dialect and finds its header row among the first records.
@@ -52,6 +54,10 @@ pub fn open_with_header(
 ) -> Result<(ebay_import_read::CsvSource, Header), crate::ImportError> {
     let mut source = ebay_import_read::CsvSource::open(stream, read)?;
     let peeked = source.peek_records(HEADER_SEARCH_ROWS + 1)?;
+    if peeked.is_empty() && !source.input_ended() {
+        let limit = read.max_record_bytes.min(ebay_import_read::PEEK_MAX_BYTES);
+        return Err(HeaderError::LongFirstRow(limit).into());
+    }
     let header = find_header(
         &peeked,
         forced_type,
@@ -165,26 +171,17 @@ pub fn find_header(
                 .unwrap_or(SiteProfile::us()),
         )
     });
-    let mut skipped = Vec::new();
+    let mut skipped = SkipSummary::default();
     for (i, rec) in records[..index].iter().enumerate() {
-        skipped.extend(rec.blank_lines_before.iter().map(|&line| Skipped {
-            line,
-            reason: SkipReason::BlankLine,
-        }));
+        skipped.add_lines(rec.blank_lines_before.clone(), SkipReason::BlankLine);
         let reason = if i == 0 && separator_hint {
             SkipReason::SeparatorHint
         } else {
             SkipReason::Preamble
         };
-        skipped.push(Skipped {
-            line: rec.position.line,
-            reason,
-        });
+        skipped.add(rec.position.line, reason);
     }
-    skipped.extend(record.blank_lines_before.iter().map(|&line| Skipped {
-        line,
-        reason: SkipReason::BlankLine,
-    }));
+    skipped.add_lines(record.blank_lines_before.clone(), SkipReason::BlankLine);
     Ok(Header {
         index,
         record,

@@ -52,7 +52,11 @@ pub struct InspectReport {
     pub unknown_columns: Vec<String>,
     pub missing_columns: Vec<String>,
     pub records: Vec<InspectRecord>,
+    /// The first skipped rows of each reason (see [`ebay_import_model::SkipSummary`]), before
+    /// the last record shown.
     pub skipped: Vec<InspectSkip>,
+    /// Skipped rows per reason, of everything read.
+    pub skipped_counts: serde_json::Map<String, serde_json::Value>,
     pub errors: Vec<InspectError>,
 }
 
@@ -92,7 +96,8 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
         unknown_columns: Vec::new(),
         missing_columns: Vec::new(),
         records: Vec::new(),
-        skipped: header.skipped.iter().map(InspectSkip::from).collect(),
+        skipped: Vec::new(),
+        skipped_counts: serde_json::Map::new(),
         errors: Vec::new(),
     };
     if let Some(m) = &header.mapping {
@@ -116,6 +121,9 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
     spec.ebay_framing = header.mapping.is_some();
     let limit = opts.rows.unwrap_or(usize::MAX);
     let mut splitter = source.into_splitter();
+    let mut skipped = header.skipped;
+    // With a row limit, what is listed stops where the last shown record starts.
+    let mut until = u64::MAX;
     while report.records.len() < limit {
         let Some(chunk) = splitter.next_chunk()? else {
             break;
@@ -125,8 +133,6 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
         let cols: Vec<_> = (0..n)
             .map(|c| raw.batch.column(c).as_string::<i32>().clone())
             .collect();
-        // With a row limit, what is listed stops where the last shown record starts.
-        let mut until = u64::MAX;
         for row in 0..raw.batch.num_rows() {
             if report.records.len() >= limit {
                 until = raw.position(row).line;
@@ -147,12 +153,7 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
                 values,
             });
         }
-        report.skipped.extend(
-            raw.skipped
-                .iter()
-                .filter(|s| s.line < until)
-                .map(InspectSkip::from),
-        );
+        skipped.append(&raw.skipped);
         report.errors.extend(
             raw.rejects
                 .iter()
@@ -164,5 +165,15 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
                 }),
         );
     }
+    report.skipped = skipped
+        .listed()
+        .iter()
+        .filter(|s| s.line < until)
+        .map(InspectSkip::from)
+        .collect();
+    report.skipped_counts = skipped
+        .counts()
+        .map(|(reason, n)| (reason.as_str().to_string(), n.into()))
+        .collect();
     Ok(report)
 }

@@ -348,7 +348,7 @@ impl JobRun {
                 mapping.unknown.join(", ")
             ));
         }
-        let mut skipped = header.skipped.len() as u64;
+        let mut skipped = header.skipped.total();
         source.consume_records(header.index + 1);
         let present = mapping.present_fields();
         let spec = ParseSpec {
@@ -436,12 +436,9 @@ impl JobRun {
                         }
                         continue;
                     }
-                    let body_skipped = raw
-                        .skipped
-                        .iter()
-                        .filter(|s| s.reason != SkipReason::BlankLine)
-                        .count() as u64;
-                    skipped += raw.skipped.len() as u64;
+                    let body_skipped =
+                        raw.skipped.total() - raw.skipped.count(SkipReason::BlankLine);
+                    skipped += raw.skipped.total();
                     rows_read += raw.records - body_skipped;
                     since_commit += raw.records - body_skipped;
                     structural += raw.rejects.len() as u64;

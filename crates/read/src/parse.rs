@@ -8,8 +8,9 @@ use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use csv_core::{ReadRecordResult, Reader as CoreReader, ReaderBuilder};
 use ebay_import_model::{
-    truncate_chars, ErrorCode, Footer, Position, Reject, SkipReason, Skipped, MAX_RAW_CHARS,
+    truncate_chars, ErrorCode, Footer, Position, Reject, SkipReason, SkipSummary, MAX_RAW_CHARS,
 };
+use std::ops::Range;
 use std::sync::Arc;
 
 /// Names of the position columns appended to every batch.
@@ -70,7 +71,7 @@ pub struct RawBatch {
     pub seq: u64,
     pub batch: RecordBatch,
     pub rejects: Vec<Reject>,
-    pub skipped: Vec<Skipped>,
+    pub skipped: SkipSummary,
     pub footer: Footer,
     /// Records in the chunk: good + rejected + skipped rows (blank lines are not records).
     pub records: u64,
@@ -101,8 +102,8 @@ impl RawBatch {
 pub struct OwnedRecord {
     pub position: Position,
     pub fields: Vec<String>,
-    /// Lines of blank lines right before the record.
-    pub blank_lines_before: Vec<u64>,
+    /// The blank lines right before the record.
+    pub blank_lines_before: Range<u64>,
     /// The record's bytes were not valid UTF-8 (fields are shown lossily).
     pub invalid_utf8: bool,
 }
@@ -122,7 +123,7 @@ pub fn owned_records(bytes: &[u8], start: Position, delimiter: u8) -> Vec<OwnedR
         out.push(OwnedRecord {
             position: rec.position,
             fields,
-            blank_lines_before: rec.blank_lines.clone(),
+            blank_lines_before: rec.blank_lines,
             invalid_utf8,
         });
     }
@@ -158,7 +159,7 @@ struct TokRecord {
     raw: (usize, usize),
     /// Where the text the field spans point into lives.
     text: Text,
-    blank_lines: Vec<u64>,
+    blank_lines: Range<u64>,
 }
 
 enum Text {
@@ -507,7 +508,7 @@ impl<'a> Tokenizer<'a> {
                 .count();
         let line = self.line_of(content);
         let first_blank = self.prev_last_line.map_or(1, |l| l + 1);
-        let blank_lines = (first_blank..line).collect();
+        let blank_lines = first_blank..line;
         // The record's raw end: drop its terminator.
         let mut end = self.at;
         while end > content && matches!(self.input[end - 1], b'\n' | b'\r') {
@@ -538,7 +539,7 @@ pub fn parse_chunk(chunk: &Chunk, spec: &ParseSpec) -> RawBatch {
     let mut records = UInt64Builder::new();
     let mut bytes = UInt64Builder::new();
     let mut rejects = Vec::new();
-    let mut skipped = Vec::new();
+    let mut skipped = SkipSummary::default();
     let mut footer = Footer::default();
     let mut count = 0u64;
 
@@ -559,19 +560,17 @@ pub fn parse_chunk(chunk: &Chunk, spec: &ParseSpec) -> RawBatch {
         });
     } else {
         let mut tok = Tokenizer::new(&chunk.bytes, chunk.start, spec.delimiter);
-        // Every record starts on its own line.
-        cells.reserve(tok.breaks.len() + 1, chunk.bytes.len());
         let width = spec.width();
+        // Every record starts on its own line, and a good one holds at least `width - 1`
+        // delimiters and (all but the last) a line break: a chunk of blank lines or of short
+        // rows does not reserve a slot per line and column.
+        let rows = (tok.breaks.len() + 1).min((chunk.bytes.len() + 1) / width.max(1));
+        cells.reserve(rows, chunk.bytes.len());
         let mut is_last;
         while let Some(rec) = tok.next_record() {
             count += 1;
             is_last = tok.at >= chunk.bytes.len();
-            for line in &rec.blank_lines {
-                skipped.push(Skipped {
-                    line: *line,
-                    reason: SkipReason::BlankLine,
-                });
-            }
+            skipped.add_lines(rec.blank_lines.clone(), SkipReason::BlankLine);
             let raw = &chunk.bytes[rec.raw.0..rec.raw.1];
             let text = tok.text(&rec);
             let reject = |code, message: String| Reject {
@@ -625,10 +624,7 @@ pub fn parse_chunk(chunk: &Chunk, spec: &ParseSpec) -> RawBatch {
                 spans: &tok.spans,
             };
             if let Some(reason) = framing(fields, spec.ebay_framing, &mut footer) {
-                skipped.push(Skipped {
-                    line: rec.position.line,
-                    reason,
-                });
+                skipped.add(rec.position.line, reason);
                 continue;
             }
             let n = fields.len();
@@ -667,12 +663,7 @@ pub fn parse_chunk(chunk: &Chunk, spec: &ParseSpec) -> RawBatch {
         }
         // Line breaks inside a never-closed quote belong to the rejected record.
         if !chunk.ends_in_quote {
-            for line in tok.trailing_blank_lines() {
-                skipped.push(Skipped {
-                    line,
-                    reason: SkipReason::BlankLine,
-                });
-            }
+            skipped.add_lines(tok.trailing_blank_lines(), SkipReason::BlankLine);
         }
     }
     let mut columns = cells.finish(&chunk.bytes);
@@ -734,6 +725,7 @@ impl Cells {
     /// when that text is csv-core's output buffer, which the next record overwrites.
     fn push_row(&mut self, projection: &[Option<usize>], fields: Fields<'_>, base: Option<u32>) {
         let r = self.rows;
+        debug_assert!(r < self.cap, "more good rows than reserved");
         self.rows += 1;
         for (col, out) in projection.iter().enumerate() {
             let Some(out) = *out else { continue };
@@ -881,6 +873,7 @@ fn raw_preview(raw: &[u8]) -> String {
 mod tests {
     use super::*;
     use arrow_array::cast::AsArray;
+    use ebay_import_model::Skipped;
 
     fn chunk(bytes: &[u8]) -> Chunk {
         Chunk {
@@ -922,8 +915,8 @@ mod tests {
             }
         );
         assert_eq!(
-            raw.skipped,
-            vec![Skipped {
+            raw.skipped.listed(),
+            [Skipped {
                 line: 5,
                 reason: SkipReason::BlankLine
             }]
@@ -942,7 +935,7 @@ mod tests {
             ),
             &s,
         );
-        assert!(raw.skipped.is_empty(), "{:?}", raw.skipped);
+        assert_eq!(raw.skipped.total(), 0, "{:?}", raw.skipped);
         assert_eq!(raw.batch.num_rows(), 4);
         assert_eq!(raw.footer, Footer::default());
     }
@@ -952,16 +945,16 @@ mod tests {
         let mut c = chunk(b"a,b\n\"open\n\n\n");
         c.ends_in_quote = true;
         let raw = parse_chunk(&c, &spec(2));
-        assert!(raw.skipped.is_empty(), "{:?}", raw.skipped);
+        assert_eq!(raw.skipped.total(), 0, "{:?}", raw.skipped);
     }
 
     #[test]
     fn trailing_blank_lines_are_reported() {
         let raw = parse_chunk(&chunk(b"1,2\n\n\r\n"), &spec(2));
-        let lines: Vec<u64> = raw.skipped.iter().map(|s| s.line).collect();
+        let lines: Vec<u64> = raw.skipped.listed().iter().map(|s| s.line).collect();
         assert_eq!(lines, vec![4, 5]);
         let raw = parse_chunk(&chunk(b"1,2"), &spec(2));
-        assert!(raw.skipped.is_empty());
+        assert_eq!(raw.skipped.total(), 0);
     }
 
     #[test]
@@ -1006,7 +999,12 @@ mod tests {
             &chunk(b"\"\",\"\",\"\"\n1,2,3\n\n45,record(s) downloaded,\nSeller ID : shop_1\n"),
             &s,
         );
-        let reasons: Vec<_> = raw.skipped.iter().map(|s| (s.line, s.reason)).collect();
+        let reasons: Vec<_> = raw
+            .skipped
+            .listed()
+            .iter()
+            .map(|s| (s.line, s.reason))
+            .collect();
         assert_eq!(
             reasons,
             vec![
@@ -1105,5 +1103,18 @@ mod tests {
         let raw = parse_chunk(&chunk(b"a,b,c\n"), &s);
         assert_eq!(raw.batch.column(0).as_string::<i32>().value(0), "c");
         assert_eq!(raw.batch.column(1).as_string::<i32>().value(0), "a");
+    }
+
+    #[test]
+    fn a_chunk_of_short_rows_reserves_few_span_slots() {
+        // Rows of two fields under an 82-column header: every one is rejected, and none can
+        // be a good row, so the span table stays near the chunk's size.
+        let rows = 200_000;
+        let input = b"\nx,\n".repeat(rows);
+        let raw = parse_chunk(&chunk(&input), &spec(82));
+        assert_eq!(raw.rejects.len(), rows);
+        assert_eq!(raw.skipped.count(SkipReason::BlankLine), rows as u64);
+        let slots = CELLS.with(|c| c.borrow().len());
+        assert!(slots <= input.len() + 82, "{slots} span slots");
     }
 }

@@ -212,10 +212,13 @@ impl Splitter {
         Ok(())
     }
 
-    /// Returns the end offsets of the first `n` records (fewer at the end of the input),
-    /// reading as needed; nothing is consumed. Blank lines are not records: they stay inside
-    /// the span of the record after them. Stops early at a record over the size limit.
-    pub fn peek_boundaries(&mut self, n: usize) -> io::Result<Vec<usize>> {
+    /// Returns the end offsets of the first `n` records, reading as needed; nothing is
+    /// consumed. Fewer at the end of the input, before a record over the size limit, and once
+    /// `max_bytes` are buffered, so blank lines or a long record cannot make the peek hold
+    /// the whole input. Blank lines are not records: those after the first record stay inside
+    /// the span of the record after them; those before it are passed (the position moves past
+    /// them) instead of buffered.
+    pub fn peek_boundaries(&mut self, n: usize, max_bytes: usize) -> io::Result<Vec<usize>> {
         let mut scanner = Scanner::new(self.scanner.delimiter);
         let mut ends = Vec::new();
         while ends.len() < n {
@@ -229,7 +232,13 @@ impl Splitter {
                     break;
                 }
                 Scan::NeedMore => {
-                    if self.buf.len() - scanner.rec_start > self.max_record_bytes {
+                    if ends.is_empty() && scanner.rec_start > 0 {
+                        let blank = scanner.rec_start;
+                        self.advance(blank);
+                        scanner.shift(blank);
+                    }
+                    let record_len = self.buf.len() - scanner.rec_start;
+                    if record_len > self.max_record_bytes || self.buf.len() > max_bytes {
                         break;
                     }
                     self.fill()?;
@@ -237,6 +246,11 @@ impl Splitter {
             }
         }
         Ok(ends)
+    }
+
+    /// Whether the whole input has been read (into the buffer or past it).
+    pub fn input_ended(&self) -> bool {
+        self.eof
     }
 
     /// The buffered bytes (valid after [`Self::peek_boundaries`]).
@@ -459,5 +473,51 @@ mod tests {
         assert_eq!(cs[2].start.line, 3);
         assert_eq!(cs[2].start.byte, 4 + 1 + 100 + 1);
         assert_eq!(cs[2].bytes, b"next,1\nlast,2\n");
+    }
+
+    fn splitter(input: Vec<u8>, chunk_bytes: usize, max: usize) -> Splitter {
+        let start = Position {
+            line: 1,
+            byte: 0,
+            record: 1,
+        };
+        Splitter::new(
+            Box::new(io::Cursor::new(input)),
+            start,
+            b',',
+            chunk_bytes,
+            max,
+        )
+    }
+
+    #[test]
+    fn a_peek_passes_leading_blank_lines_and_stops_at_its_byte_budget() {
+        let blank = 4 << 20;
+        let mut input = vec![b'\n'; blank];
+        input.extend(b"a,b\n");
+        input.extend(vec![b'\n'; blank]);
+        input.extend(b"1,2\n");
+        let mut s = splitter(input, 1 << 20, 1 << 20);
+        let ends = s.peek_boundaries(21, 1 << 20).unwrap();
+        // The blank lines before the header are behind the position, not in the buffer; the
+        // budget ends the peek in the blank lines after it.
+        assert_eq!(ends, vec![4]);
+        assert_eq!(&s.buffered()[..4], b"a,b\n");
+        assert!(
+            s.buffered().len() <= (1 << 20) + READ_BLOCK,
+            "{}",
+            s.buffered().len()
+        );
+        assert_eq!(s.position().line, blank as u64 + 1);
+        assert_eq!(s.position().byte, blank as u64);
+        assert!(!s.input_ended());
+        // Consuming the header, the rest streams as usual.
+        s.consume(4, 1);
+        let mut records = 0;
+        while let Some(chunk) = s.next_chunk().unwrap() {
+            records += chunk.end.record - chunk.start.record;
+        }
+        assert_eq!(records, 1);
+        assert_eq!(s.position().line, 2 * blank as u64 + 3);
     }
 }
