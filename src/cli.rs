@@ -411,13 +411,15 @@ fn inspect_cmd(args: InspectArgs) -> Result<u8, Failure> {
     };
     let input = Input::open(&args.file, opts.max_file_size).map_err(usage)?;
     let report = inspect(input, &opts).map_err(failed)?;
-    let mut out = std::io::stdout().lock();
-    let text = if args.json {
-        serde_json::to_string_pretty(&report).map_err(failed)?
+    // Written straight to stdout: a long record is not copied into one more string.
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report).map_err(failed)?;
+        writeln!(out).map_err(failed)?;
     } else {
-        output::inspect_text(&report)
-    };
-    writeln!(out, "{text}").map_err(failed)?;
+        output::inspect_text(&report, &mut out).map_err(failed)?;
+    }
+    out.flush().map_err(failed)?;
     Ok(EXIT_OK)
 }
 

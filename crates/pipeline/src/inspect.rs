@@ -2,15 +2,49 @@
 
 use crate::{open_with_header, ImportError, Input};
 use arrow_array::cast::AsArray;
-use arrow_array::Array;
+use arrow_array::{Array, StringArray};
 use ebay_import_model::Skipped;
 use ebay_import_read::{parse_chunk, sniff::delimiter_name, ParseSpec, ReadOptions};
-use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use std::sync::Arc;
 
-#[derive(Debug, Clone, Serialize)]
+/// One parsed record: its line, and its values as a row of the parsed columns, which are
+/// shared rather than copied (a long record is not held twice). Serialized as
+/// `{"line", "values"}`.
+#[derive(Debug, Clone)]
 pub struct InspectRecord {
     pub line: u64,
-    pub values: Vec<String>,
+    columns: Arc<[StringArray]>,
+    row: usize,
+}
+
+impl InspectRecord {
+    /// The values exactly as parsed.
+    pub fn values(&self) -> impl Iterator<Item = &str> + Clone + '_ {
+        self.columns.iter().map(|c| {
+            if c.is_null(self.row) {
+                ""
+            } else {
+                c.value(self.row)
+            }
+        })
+    }
+}
+
+impl Serialize for InspectRecord {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Values<'a>(&'a InspectRecord);
+        impl Serialize for Values<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.values())
+            }
+        }
+        let mut record = serializer.serialize_struct("InspectRecord", 2)?;
+        record.serialize_field("line", &self.line)?;
+        record.serialize_field("values", &Values(self))?;
+        record.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,8 +163,8 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
             break;
         };
         let raw = parse_chunk(&chunk, &spec);
-        let n = raw.output_columns();
-        let cols: Vec<_> = (0..n)
+        drop(chunk);
+        let columns: Arc<[StringArray]> = (0..raw.output_columns())
             .map(|c| raw.batch.column(c).as_string::<i32>().clone())
             .collect();
         for row in 0..raw.batch.num_rows() {
@@ -138,19 +172,10 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
                 until = raw.position(row).line;
                 break;
             }
-            let values = cols
-                .iter()
-                .map(|c| {
-                    if c.is_null(row) {
-                        String::new()
-                    } else {
-                        c.value(row).to_string()
-                    }
-                })
-                .collect();
             report.records.push(InspectRecord {
                 line: raw.position(row).line,
-                values,
+                columns: columns.clone(),
+                row,
             });
         }
         skipped.append(&raw.skipped);

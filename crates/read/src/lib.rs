@@ -12,6 +12,8 @@ mod lines;
 mod parse;
 pub mod sniff;
 mod split;
+#[cfg(test)]
+mod test_alloc;
 
 pub use encoding::DetectedEncoding;
 pub use lines::count_breaks;

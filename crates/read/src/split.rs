@@ -180,7 +180,8 @@ impl Splitter {
     fn fresh_buffer(&mut self) -> Vec<u8> {
         let want = self.chunk_bytes + 2 * READ_BLOCK;
         match self.recycled.as_ref().and_then(|r| r.try_recv().ok()) {
-            Some(mut buf) if buf.capacity() >= want => {
+            // A long record's buffer is freed rather than kept resident for short ones.
+            Some(mut buf) if (want..=2 * want).contains(&buf.capacity()) => {
                 buf.clear();
                 buf
             }
@@ -210,6 +211,18 @@ impl Splitter {
         };
         self.eof = n == 0;
         Ok(())
+    }
+
+    /// Makes room for a record that outgrew a chunk once, for the longest record accepted,
+    /// instead of doubling the buffer: each doubling copies the record again and leaves the
+    /// old copy resident with the allocator for a while. Only address space is taken: pages
+    /// are used as the record is read into them.
+    fn reserve_long_record(&mut self, record_len: usize) {
+        let spare = self.buf.capacity() - self.buf.len();
+        if record_len > self.chunk_bytes && spare < READ_BLOCK {
+            self.buf
+                .reserve_exact(self.max_record_bytes - record_len + 2 * READ_BLOCK);
+        }
     }
 
     /// Returns the end offsets of the first `n` records, reading as needed; nothing is
@@ -308,6 +321,7 @@ impl Splitter {
                         }
                         return self.drop_long_record().map(Some);
                     }
+                    self.reserve_long_record(record_len);
                     self.fill()?;
                 }
             }
@@ -519,5 +533,30 @@ mod tests {
         }
         assert_eq!(records, 1);
         assert_eq!(s.position().line, 2 * blank as u64 + 3);
+    }
+
+    #[test]
+    fn a_long_record_is_read_into_one_reservation_not_doubled() {
+        let record = 24 << 20;
+        let mut input = b"a,b\n".to_vec();
+        input.extend(vec![b'x'; record]);
+        input.extend(b",1\n2,3\n");
+        let mut s = splitter(input, 64 << 10, 64 << 20);
+        let (chunks, _, moved) = crate::test_alloc::measure(|| {
+            std::iter::from_fn(|| s.next_chunk().unwrap()).collect::<Vec<_>>()
+        });
+        assert!(chunks.iter().any(|c| c.bytes.len() > record));
+        // Doubling would have copied the record's bytes about once more.
+        assert!(moved < record / 8, "reallocations copied {moved} bytes");
+    }
+
+    #[test]
+    fn a_recycled_buffer_of_a_long_record_is_not_kept() {
+        let mut s = splitter(b"a,b\n1,2\n3,4\n".to_vec(), 4, 1 << 20);
+        let recycle = s.recycler(2);
+        recycle.send(Vec::with_capacity(256 << 20)).unwrap();
+        while s.next_chunk().unwrap().is_some() {}
+        let want = 4 + 2 * READ_BLOCK;
+        assert!(s.buf.capacity() <= 2 * want, "{}", s.buf.capacity());
     }
 }
