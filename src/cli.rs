@@ -410,7 +410,8 @@ fn inspect_cmd(args: InspectArgs) -> Result<u8, Failure> {
         max_file_size: args.dialect.max_file_size,
     };
     let input = Input::open(&args.file, opts.max_file_size).map_err(usage)?;
-    let report = inspect(input, &opts).map_err(failed)?;
+    // The error's message already holds its sources' (`{:#}` would print them twice).
+    let report = inspect(input, &opts).map_err(|e| failed(anyhow::anyhow!("{e}")))?;
     // Written straight to stdout: a long record is not copied into one more string.
     let mut out = BufWriter::new(std::io::stdout().lock());
     if args.json {

@@ -101,8 +101,8 @@ impl fmt::Display for ErrorCode {
 
 /// Where a record starts in the input. Lines are 1-based physical lines (every line of the
 /// file counts: preamble, header, blank lines and the extra lines of quoted newlines); the byte
-/// offset is 0-based in the UTF-8 stream the reader parses (the file itself for UTF-8 input);
-/// the record number is the 1-based ordinal of the CSV record in the file, header included.
+/// offset is 0-based in the UTF-8 stream the reader parses (the file itself for uncompressed
+/// UTF-8 input, else the decompressed, transcoded stream); the record number is the 1-based ordinal of the CSV record in the file, header included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct Position {
     pub line: u64,

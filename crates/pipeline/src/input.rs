@@ -1,5 +1,6 @@
 //! Inputs: a file path or `-` for stdin, read once, with the size limit enforced and the
-//! SHA-256 of the bytes computed on the way through.
+//! SHA-256 of the bytes computed on the way through (of the file as stored: a gzip or zstd
+//! file is decompressed after that, with the same limit on what it expands to).
 
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -68,7 +69,8 @@ impl Input {
         }
     }
 
-    /// The stream, hashing and counting as it is read and failing past `max_size` bytes.
+    /// The stream, hashing and counting as it is read and failing past `max_size` bytes, then
+    /// decompressed (or refused as binary, see [`ebay_import_read::compression`]).
     pub fn into_stream(self, max_size: u64) -> (Box<dyn Read + Send>, Digest256) {
         let digest = Digest256(Arc::new(Mutex::new((Sha256::new(), 0))));
         let reader = HashingReader {
@@ -76,7 +78,13 @@ impl Input {
             digest: digest.clone(),
             limit: max_size,
         };
-        (Box::new(reader), digest)
+        let name = if self.name == "-" {
+            "stdin"
+        } else {
+            &self.name
+        };
+        let stream = ebay_import_read::compression::decoded(name, Box::new(reader), max_size);
+        (stream, digest)
     }
 }
 

@@ -7,6 +7,7 @@
 //! [`parse_chunk`] tokenizes in parallel into [`RawBatch`]es: a zero-copy fast path for records
 //! without escapes, csv-core for the rest.
 
+pub mod compression;
 pub mod encoding;
 mod lines;
 mod parse;
