@@ -277,7 +277,7 @@ fn binary_format(sample: &[u8], decompressed: bool) -> Option<(&'static str, &'s
     None
 }
 
-/// A byte text never holds (often): NUL and the C0 controls other than white space, and DEL.
+/// A byte text hardly ever holds: NUL, a C0 control other than white space, or DEL.
 fn is_control(b: u8) -> bool {
     (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')) || b == 0x7f
 }
