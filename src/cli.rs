@@ -566,13 +566,19 @@ fn inspect_cmd(args: InspectArgs) -> Result<u8, Failure> {
         max_file_size: args.dialect.max_file_size,
     };
     let input = Input::open(&args.file, opts.max_file_size).map_err(usage)?;
-    let report = inspect(input, &opts).map_err(failed)?;
-    let text = if args.json {
-        serde_json::to_string_pretty(&report).map_err(failed)?
+    // The error's message already holds its sources' (`{:#}` would print them twice).
+    let report = inspect(input, &opts).map_err(|e| failed(anyhow::anyhow!("{e}")))?;
+    // Written straight to stdout: a long record is not copied into one more string.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
     } else {
-        output::inspect_text(&report)
-    };
-    print_line(&text)?;
+        output::inspect_text(&report, &mut out)
+    }
+    .and_then(|()| out.flush())
+    .map_err(output_failure)?;
     Ok(EXIT_OK)
 }
 

@@ -1,9 +1,10 @@
 //! What the commands print: JSON for machines, short text for people.
 
-use ebay_import_model::{escape_controls, shown_list};
+use ebay_import_model::{escape_controls, shown_list, SkipSummary};
 use ebay_import_pipeline::{ImportSummary, InspectReport};
 use ebay_import_store::JobRecord;
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::{self, Write};
 
 /// One job as the `--json` line: file-record counts at the top level, stored-row counts per
 /// table under `tables`.
@@ -129,55 +130,80 @@ fn job_lines(j: &JobRecord, warnings: &[String], out: &mut String) {
     }
 }
 
-pub fn inspect_text(r: &InspectReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "encoding:  {}", r.encoding);
-    let _ = writeln!(out, "delimiter: {}", r.delimiter);
-    let _ = writeln!(out, "header:    line {}", r.header_line);
-    let _ = writeln!(
+/// Values as `["a", "b"]`, written as they are iterated, not collected first.
+struct DebugList<I>(I);
+
+impl<I: Iterator<Item: std::fmt::Debug> + Clone> std::fmt::Debug for DebugList<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.clone()).finish()
+    }
+}
+
+/// `inspect` for people, written as it goes: a long record is not copied into one string.
+pub fn inspect_text(r: &InspectReport, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "encoding:  {}", r.encoding)?;
+    writeln!(out, "delimiter: {}", r.delimiter)?;
+    writeln!(out, "header:    line {}", r.header_line)?;
+    writeln!(
         out,
         "type:      {}",
         r.import_type.unwrap_or("(none: plain CSV)")
-    );
-    let _ = match &r.site_source {
-        Some(source) => writeln!(out, "site:      {} ({source})", r.site.unwrap_or("-")),
-        None => writeln!(out, "site:      {}", r.site.unwrap_or("-")),
+    )?;
+    match &r.site_source {
+        Some(source) => writeln!(out, "site:      {} ({source})", r.site.unwrap_or("-"))?,
+        None => writeln!(out, "site:      {}", r.site.unwrap_or("-"))?,
     };
-    let _ = writeln!(out, "layout:    {}", r.variant.unwrap_or("-"));
+    writeln!(out, "layout:    {}", r.variant.unwrap_or("-"))?;
     if !r.template.is_empty() {
         let params: Vec<String> = r
             .template
             .iter()
             .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
             .collect();
-        let _ = writeln!(out, "template:  {}", shown_list(&params));
+        writeln!(out, "template:  {}", shown_list(&params))?;
     }
-    let _ = writeln!(out, "columns:   {}", r.columns.len());
+    writeln!(out, "columns:   {}", r.columns.len())?;
     if !r.unknown_columns.is_empty() {
-        let _ = writeln!(out, "unknown:   {}", shown_list(&r.unknown_columns));
+        writeln!(out, "unknown:   {}", shown_list(&r.unknown_columns))?;
     }
     if !r.missing_columns.is_empty() {
-        let _ = writeln!(out, "missing:   {}", r.missing_columns.join(", "));
+        writeln!(out, "missing:   {}", r.missing_columns.join(", "))?;
+    }
+    if !r.skipped_counts.is_empty() {
+        let counts: Vec<String> = r
+            .skipped_counts
+            .iter()
+            .map(|(reason, n)| format!("{reason} {n}"))
+            .collect();
+        writeln!(out, "skipped:   {}", counts.join(", "))?;
     }
     for w in &r.warnings {
-        let _ = writeln!(out, "warning:   {}", escape_controls(w));
+        writeln!(out, "warning:   {}", escape_controls(w))?;
     }
     for rec in &r.records {
-        let _ = writeln!(out, "line {}: {:?}", rec.line, rec.values);
+        writeln!(out, "line {}: {:?}", rec.line, DebugList(rec.values()))?;
     }
     for s in &r.skipped {
-        let _ = writeln!(out, "skipped line {}: {}", s.line, s.reason);
+        writeln!(out, "skipped line {}: {}", s.line, s.reason)?;
+    }
+    let skipped: u64 = r.skipped_counts.values().filter_map(|n| n.as_u64()).sum();
+    if r.skipped.len() as u64 != skipped {
+        writeln!(
+            out,
+            "(skipped lines listed: the first {} of each reason, up to the last record shown)",
+            SkipSummary::LISTED_PER_REASON
+        )?;
     }
     for e in &r.errors {
-        let _ = writeln!(
+        writeln!(
             out,
             "error line {}: {} {}",
             e.line,
             e.code,
             escape_controls(&e.message)
-        );
+        )?;
     }
-    out.trim_end().to_string()
+    Ok(())
 }
 
 pub fn jobs_table(jobs: &[JobRecord]) -> String {

@@ -4,7 +4,9 @@ use ebay_import_map::{
     better_fit, detect, detect_site, Detection, Duplicate, HeaderMapping, ImportSchema, Variant,
     MIN_HEADER_SCORE, SCHEMAS,
 };
-use ebay_import_model::{quoted, shown, shown_list, SiteProfile, SkipReason, Skipped, SHOWN_CHARS};
+use ebay_import_model::{
+    quoted, shown, shown_list, SiteProfile, SkipReason, SkipSummary, SHOWN_CHARS,
+};
 use ebay_import_read::OwnedRecord;
 use std::fmt;
 
@@ -15,6 +17,8 @@ pub const HEADER_SEARCH_ROWS: usize = 20;
 pub enum HeaderError {
     #[error("the file is empty: no header row")]
     Empty,
+    #[error("the first row is longer than {0} bytes, which no header row is: check that this is a CSV export")]
+    LongFirstRow(usize),
     #[error("unknown import type {0}; known types: {1}")]
     UnknownType(String, String),
     #[error("unknown site {0}; known sites: US, UK, AU, DE, FR, IT")]
@@ -123,7 +127,7 @@ pub struct Header {
     /// The known layout the header is in.
     pub variant: Option<&'static Variant>,
     /// Rows before the header, skipped.
-    pub skipped: Vec<Skipped>,
+    pub skipped: SkipSummary,
     /// What the job's warnings (and `inspect`) should say about the header: an assumed
     /// site, unnamed columns with values; for `inspect`, also what fails an import.
     pub warnings: Vec<String>,
@@ -139,6 +143,10 @@ pub fn open_with_header(
 ) -> Result<(ebay_import_read::CsvSource, Header), crate::ImportError> {
     let mut source = ebay_import_read::CsvSource::open(stream, read)?;
     let peeked = source.peek_records(HEADER_SEARCH_ROWS + 1)?;
+    if peeked.is_empty() && !source.input_ended() {
+        let limit = read.max_record_bytes.min(ebay_import_read::PEEK_MAX_BYTES);
+        return Err(HeaderError::LongFirstRow(limit).into());
+    }
     let header = find_header(
         &peeked,
         forced_type,
@@ -244,26 +252,17 @@ pub fn find_header(
     if let Some(m) = &mapping {
         warnings.extend(unnamed_with_values(m, &records[index + 1..]));
     }
-    let mut skipped = Vec::new();
+    let mut skipped = SkipSummary::default();
     for (i, rec) in records[..index].iter().enumerate() {
-        skipped.extend(rec.blank_lines_before.iter().map(|&line| Skipped {
-            line,
-            reason: SkipReason::BlankLine,
-        }));
+        skipped.add_lines(rec.blank_lines_before.clone(), SkipReason::BlankLine);
         let reason = if i == 0 && separator_hint {
             SkipReason::SeparatorHint
         } else {
             SkipReason::Preamble
         };
-        skipped.push(Skipped {
-            line: rec.position.line,
-            reason,
-        });
+        skipped.add(rec.position.line, reason);
     }
-    skipped.extend(record.blank_lines_before.iter().map(|&line| Skipped {
-        line,
-        reason: SkipReason::BlankLine,
-    }));
+    skipped.add_lines(record.blank_lines_before.clone(), SkipReason::BlankLine);
     Ok(Header {
         index,
         record,
@@ -526,7 +525,7 @@ mod tests {
                     record: i as u64 + 1,
                 },
                 fields: line.split(',').map(str::to_string).collect(),
-                blank_lines_before: Vec::new(),
+                blank_lines_before: 0..0,
                 invalid_utf8: false,
             })
             .collect()

@@ -1,6 +1,7 @@
 //! Inputs: a file path or `-` for stdin, read once, with the size limit enforced, the SHA-256
-//! of the bytes computed on the way through, and a check that the file did not change while
-//! it was read.
+//! of the bytes computed on the way through (of the file as stored: a gzip or zstd file is
+//! decompressed after that, with the same limit on what it expands to), and a check that the
+//! file did not change while it was read.
 
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -89,11 +90,12 @@ impl Input {
         }
     }
 
-    /// The stream, hashing and counting as it is read and failing past `max_size` bytes.
+    /// The stream, hashing and counting as it is read and failing past `max_size` bytes, then
+    /// decompressed (or refused as binary, see [`ebay_import_read::compression`]).
     pub fn into_stream(self, max_size: u64) -> (Box<dyn Read + Send>, Digest256) {
         let digest = Digest256 {
             state: Arc::new(Mutex::new((Sha256::new(), 0))),
-            name: self.name,
+            name: self.name.clone(),
             watch: self.watch.map(Arc::new),
         };
         let reader = HashingReader {
@@ -101,7 +103,13 @@ impl Input {
             digest: digest.clone(),
             limit: max_size,
         };
-        (Box::new(reader), digest)
+        let name = if self.name == "-" {
+            "stdin"
+        } else {
+            &self.name
+        };
+        let stream = ebay_import_read::compression::decoded(name, Box::new(reader), max_size);
+        (stream, digest)
     }
 }
 

@@ -2,17 +2,55 @@
 
 use crate::{open_with_header, ImportError, Input};
 use arrow_array::cast::AsArray;
-use arrow_array::Array;
+use arrow_array::{Array, StringArray};
 use ebay_import_map::{FieldType, HeaderMapping};
 use ebay_import_model::{SiteProfile, Skipped};
 use ebay_import_read::{parse_chunk, sniff::delimiter_name, ParseSpec, ReadOptions};
 use ebay_import_transform::kernels::fits_only_the_other_order;
-use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use std::sync::Arc;
 
-#[derive(Debug, Clone, Serialize)]
+/// One parsed record: its line, and its values as a row of the parsed columns, which are
+/// shared rather than copied (a long record is not held twice). Serialized as
+/// `{"line", "values"}`.
+#[derive(Debug, Clone)]
 pub struct InspectRecord {
     pub line: u64,
-    pub values: Vec<String>,
+    columns: Arc<[StringArray]>,
+    row: usize,
+}
+
+impl InspectRecord {
+    /// The values exactly as parsed.
+    pub fn values(&self) -> impl Iterator<Item = &str> + Clone + '_ {
+        (0..self.columns.len()).filter_map(|c| self.value(c))
+    }
+
+    /// The value of column `col`, as parsed.
+    pub fn value(&self, col: usize) -> Option<&str> {
+        let c = self.columns.get(col)?;
+        Some(if c.is_null(self.row) {
+            ""
+        } else {
+            c.value(self.row)
+        })
+    }
+}
+
+impl Serialize for InspectRecord {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Values<'a>(&'a InspectRecord);
+        impl Serialize for Values<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.values())
+            }
+        }
+        let mut record = serializer.serialize_struct("InspectRecord", 2)?;
+        record.serialize_field("line", &self.line)?;
+        record.serialize_field("values", &Values(self))?;
+        record.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,7 +95,11 @@ pub struct InspectReport {
     pub unknown_columns: Vec<String>,
     pub missing_columns: Vec<String>,
     pub records: Vec<InspectRecord>,
+    /// The first skipped rows of each reason (see [`ebay_import_model::SkipSummary`]), before
+    /// the last record shown.
     pub skipped: Vec<InspectSkip>,
+    /// Skipped rows per reason, of everything read.
+    pub skipped_counts: serde_json::Map<String, serde_json::Value>,
     pub errors: Vec<InspectError>,
     /// What an import would warn about the header, or fail on.
     pub warnings: Vec<String>,
@@ -100,7 +142,8 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
         unknown_columns: Vec::new(),
         missing_columns: Vec::new(),
         records: Vec::new(),
-        skipped: header.skipped.iter().map(InspectSkip::from).collect(),
+        skipped: Vec::new(),
+        skipped_counts: serde_json::Map::new(),
         errors: Vec::new(),
         warnings: header.warnings.clone(),
     };
@@ -125,43 +168,30 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
     spec.ebay_framing = header.mapping.is_some();
     let limit = opts.rows.unwrap_or(usize::MAX);
     let mut splitter = source.into_splitter();
+    let mut skipped = header.skipped;
+    // With a row limit, what is listed stops where the last shown record starts.
+    let mut until = u64::MAX;
     while report.records.len() < limit {
         let Some(chunk) = splitter.next_chunk()? else {
             break;
         };
         let raw = parse_chunk(&chunk, &spec);
-        let n = raw.output_columns();
-        let cols: Vec<_> = (0..n)
+        drop(chunk);
+        let columns: Arc<[StringArray]> = (0..raw.output_columns())
             .map(|c| raw.batch.column(c).as_string::<i32>().clone())
             .collect();
-        // With a row limit, what is listed stops where the last shown record starts.
-        let mut until = u64::MAX;
         for row in 0..raw.batch.num_rows() {
             if report.records.len() >= limit {
                 until = raw.position(row).line;
                 break;
             }
-            let values = cols
-                .iter()
-                .map(|c| {
-                    if c.is_null(row) {
-                        String::new()
-                    } else {
-                        c.value(row).to_string()
-                    }
-                })
-                .collect();
             report.records.push(InspectRecord {
                 line: raw.position(row).line,
-                values,
+                columns: columns.clone(),
+                row,
             });
         }
-        report.skipped.extend(
-            raw.skipped
-                .iter()
-                .filter(|s| s.line < until)
-                .map(InspectSkip::from),
-        );
+        skipped.append(&raw.skipped);
         report.errors.extend(
             raw.rejects
                 .iter()
@@ -176,6 +206,16 @@ pub fn inspect(input: Input, opts: &InspectOptions) -> Result<InspectReport, Imp
     if let (Some(m), Some(site)) = (&header.mapping, header.site) {
         report.warnings.extend(date_order(&report.records, m, site));
     }
+    report.skipped = skipped
+        .listed()
+        .iter()
+        .filter(|s| s.line < until)
+        .map(InspectSkip::from)
+        .collect();
+    report.skipped_counts = skipped
+        .counts()
+        .map(|(reason, n)| (reason.as_str().to_string(), n.into()))
+        .collect();
     Ok(report)
 }
 
@@ -192,15 +232,14 @@ fn date_order(records: &[InspectRecord], m: &HeaderMapping, site: &SiteProfile) 
         }
         for rec in records {
             let Some(v) = rec
-                .values
-                .get(col)
+                .value(col)
                 .filter(|v| fits_only_the_other_order(v.trim(), site))
             else {
                 continue;
             };
             n += 1;
             if first.is_none_or(|(line, _, _)| rec.line < line) {
-                first = Some((rec.line, v.as_str(), def.name));
+                first = Some((rec.line, v, def.name));
             }
         }
     }

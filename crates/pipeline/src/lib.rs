@@ -626,7 +626,7 @@ impl JobRun {
         }
         self.warnings.extend(header.warnings.iter().cloned());
         let mut counts = Counts {
-            skipped: header.skipped.len() as u64,
+            skipped: header.skipped.total(),
             ..Counts::default()
         };
         source.consume_records(header.index + 1);
@@ -706,12 +706,9 @@ impl JobRun {
                         }
                         continue;
                     }
-                    let body_skipped = raw
-                        .skipped
-                        .iter()
-                        .filter(|s| s.reason != SkipReason::BlankLine)
-                        .count() as u64;
-                    counts.skipped += raw.skipped.len() as u64;
+                    let body_skipped =
+                        raw.skipped.total() - raw.skipped.count(SkipReason::BlankLine);
+                    counts.skipped += raw.skipped.total();
                     counts.rows_read += raw.records - body_skipped;
                     since_commit += raw.records - body_skipped;
                     counts.structural += raw.rejects.len() as u64;

@@ -92,6 +92,13 @@ fn mostly_utf8(sample: &[u8]) -> bool {
     valid > 0 && valid >= invalid
 }
 
+/// Whether `sample` is UTF-16 text: by its byte order mark or its NUL bytes.
+pub(crate) fn is_utf16(sample: &[u8]) -> bool {
+    let bom = Encoding::for_bom(sample).map(|(enc, _)| enc);
+    matches!(bom, Some(enc) if enc == UTF_16LE || enc == UTF_16BE)
+        || utf16_by_nuls(sample).is_some()
+}
+
 /// UTF-16 text of mostly ASCII has a NUL in every other byte.
 fn utf16_by_nuls(sample: &[u8]) -> Option<&'static Encoding> {
     let pairs = sample.len() / 2;

@@ -7,11 +7,14 @@
 //! [`parse_chunk`] tokenizes in parallel into [`RawBatch`]es: a zero-copy fast path for records
 //! without escapes, csv-core for the rest.
 
+pub mod compression;
 pub mod encoding;
 mod lines;
 mod parse;
 pub mod sniff;
 mod split;
+#[cfg(test)]
+mod test_alloc;
 
 pub use encoding::DetectedEncoding;
 pub use lines::count_breaks;
@@ -27,6 +30,8 @@ use std::io::{self, Read};
 
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
 pub const DEFAULT_CHUNK_BYTES: usize = 768 << 10;
+/// The most [`CsvSource::peek_records`] reads (besides blank lines before the first record).
+pub const PEEK_MAX_BYTES: usize = 1 << 20;
 const SAMPLE_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
@@ -56,6 +61,9 @@ pub struct CsvSource {
     pub separator_hint: bool,
     splitter: Splitter,
     peeked: Vec<usize>,
+    /// The line the unconsumed input starts at: blank lines a peek passed are no longer
+    /// buffered.
+    start_line: u64,
 }
 
 impl CsvSource {
@@ -101,19 +109,28 @@ impl CsvSource {
             separator_hint: hint.is_some(),
             splitter,
             peeked: Vec::new(),
+            start_line: start.line,
         })
     }
 
-    /// The first `n` records (fewer at the end of the input), without consuming them.
+    /// The first `n` records, without consuming them: fewer at the end of the input, before
+    /// a record over the size limit and within [`PEEK_MAX_BYTES`] (see
+    /// [`Splitter::peek_boundaries`]).
     pub fn peek_records(&mut self, n: usize) -> io::Result<Vec<OwnedRecord>> {
-        self.peeked = self.splitter.peek_boundaries(n)?;
+        self.peeked = self.splitter.peek_boundaries(n, PEEK_MAX_BYTES)?;
         let end = self.peeked.last().copied().unwrap_or(0);
         let bytes = &self.splitter.buffered()[..end];
-        Ok(owned_records(
-            bytes,
-            self.splitter.position(),
-            self.delimiter,
-        ))
+        let mut records = owned_records(bytes, self.splitter.position(), self.delimiter);
+        if let Some(first) = records.first_mut() {
+            first.blank_lines_before.start = self.start_line;
+        }
+        Ok(records)
+    }
+
+    /// Whether the whole input has been read: a peek that found no record then found an empty
+    /// input, not a first record too long to peek.
+    pub fn input_ended(&self) -> bool {
+        self.splitter.input_ended()
     }
 
     /// Consumes the first `n` peeked records.
@@ -123,6 +140,7 @@ impl CsvSource {
         }
         let len = self.peeked[n - 1];
         self.splitter.consume(len, n as u64);
+        self.start_line = self.splitter.position().line;
         self.peeked.clear();
     }
 
@@ -181,7 +199,7 @@ mod tests {
                 record: 5
             }
         );
-        assert_eq!(raw.skipped.len(), 1);
+        assert_eq!(raw.skipped.total(), 1);
     }
 
     #[test]
@@ -199,5 +217,26 @@ mod tests {
         assert_eq!(peek.len(), 3);
         assert_eq!(peek[2].fields, vec!["1", "2"]);
         assert_eq!(peek[2].position.line, 3);
+    }
+
+    #[test]
+    fn a_peek_keeps_the_lines_of_the_blank_lines_it_passed() {
+        let blank = 3 << 20;
+        let mut bytes = vec![b'\n'; blank];
+        bytes.extend(b"a,b\n\n1,2\n");
+        let mut src = open(&bytes);
+        let peek = src.peek_records(2).unwrap();
+        assert_eq!(peek[0].blank_lines_before, 1..blank as u64 + 1);
+        assert_eq!(peek[0].position.line, blank as u64 + 1);
+        assert_eq!(
+            peek[1].blank_lines_before,
+            blank as u64 + 2..blank as u64 + 3
+        );
+        src.consume_records(1);
+        let peek = src.peek_records(1).unwrap();
+        assert_eq!(
+            peek[0].blank_lines_before,
+            blank as u64 + 2..blank as u64 + 3
+        );
     }
 }

@@ -187,7 +187,8 @@ impl Splitter {
     fn fresh_buffer(&mut self) -> Vec<u8> {
         let want = self.chunk_bytes + 2 * READ_BLOCK;
         match self.recycled.as_ref().and_then(|r| r.try_recv().ok()) {
-            Some(mut buf) if buf.capacity() >= want => {
+            // A long record's buffer is freed rather than kept resident for short ones.
+            Some(mut buf) if (want..=2 * want).contains(&buf.capacity()) => {
                 buf.clear();
                 buf
             }
@@ -219,10 +220,25 @@ impl Splitter {
         Ok(())
     }
 
-    /// Returns the end offsets of the first `n` records (fewer at the end of the input),
-    /// reading as needed; nothing is consumed. Blank lines are not records: they stay inside
-    /// the span of the record after them. Stops early at a record over the size limit.
-    pub fn peek_boundaries(&mut self, n: usize) -> io::Result<Vec<usize>> {
+    /// Makes room for a record that outgrew a chunk once, for the longest record accepted,
+    /// instead of doubling the buffer: each doubling copies the record again and leaves the
+    /// old copy resident with the allocator for a while. Only address space is taken: pages
+    /// are used as the record is read into them.
+    fn reserve_long_record(&mut self, record_len: usize) {
+        let spare = self.buf.capacity() - self.buf.len();
+        if record_len > self.chunk_bytes && spare < READ_BLOCK {
+            self.buf
+                .reserve_exact(self.max_record_bytes - record_len + 2 * READ_BLOCK);
+        }
+    }
+
+    /// Returns the end offsets of the first `n` records, reading as needed; nothing is
+    /// consumed. Fewer at the end of the input, before a record over the size limit, and once
+    /// `max_bytes` are buffered, so blank lines or a long record cannot make the peek hold
+    /// the whole input. Blank lines are not records: those after the first record stay inside
+    /// the span of the record after them; those before it are passed (the position moves past
+    /// them) instead of buffered.
+    pub fn peek_boundaries(&mut self, n: usize, max_bytes: usize) -> io::Result<Vec<usize>> {
         let mut scanner = Scanner::new(self.scanner.delimiter);
         let mut ends = Vec::new();
         while ends.len() < n {
@@ -236,7 +252,13 @@ impl Splitter {
                     break;
                 }
                 Scan::NeedMore => {
-                    if self.buf.len() - scanner.rec_start > self.max_record_bytes {
+                    if ends.is_empty() && scanner.rec_start > 0 {
+                        let blank = scanner.rec_start;
+                        self.advance(blank);
+                        scanner.shift(blank);
+                    }
+                    let record_len = self.buf.len() - scanner.rec_start;
+                    if record_len > self.max_record_bytes || self.buf.len() > max_bytes {
                         break;
                     }
                     self.fill()?;
@@ -244,6 +266,11 @@ impl Splitter {
             }
         }
         Ok(ends)
+    }
+
+    /// Whether the whole input has been read (into the buffer or past it).
+    pub fn input_ended(&self) -> bool {
+        self.eof
     }
 
     /// The buffered bytes (valid after [`Self::peek_boundaries`]).
@@ -301,6 +328,7 @@ impl Splitter {
                         }
                         return self.drop_long_record().map(Some);
                     }
+                    self.reserve_long_record(record_len);
                     self.fill()?;
                 }
             }
@@ -467,7 +495,7 @@ mod tests {
             1,
             1 << 20,
         );
-        s.peek_boundaries(1).unwrap();
+        s.peek_boundaries(1, 1 << 20).unwrap();
         s.consume(4, 1);
         let mut ends = Vec::new();
         while let Some(c) = s.next_chunk().unwrap() {
@@ -496,5 +524,76 @@ mod tests {
         assert_eq!(cs[2].start.line, 3);
         assert_eq!(cs[2].start.byte, 4 + 1 + 100 + 1);
         assert_eq!(cs[2].bytes, b"next,1\nlast,2\n");
+    }
+
+    fn splitter(input: Vec<u8>, chunk_bytes: usize, max: usize) -> Splitter {
+        let start = Position {
+            line: 1,
+            byte: 0,
+            record: 1,
+        };
+        Splitter::new(
+            Box::new(io::Cursor::new(input)),
+            start,
+            b',',
+            chunk_bytes,
+            max,
+        )
+    }
+
+    #[test]
+    fn a_peek_passes_leading_blank_lines_and_stops_at_its_byte_budget() {
+        let blank = 4 << 20;
+        let mut input = vec![b'\n'; blank];
+        input.extend(b"a,b\n");
+        input.extend(vec![b'\n'; blank]);
+        input.extend(b"1,2\n");
+        let mut s = splitter(input, 1 << 20, 1 << 20);
+        let ends = s.peek_boundaries(21, 1 << 20).unwrap();
+        // The blank lines before the header are behind the position, not in the buffer; the
+        // budget ends the peek in the blank lines after it.
+        assert_eq!(ends, vec![4]);
+        assert_eq!(&s.buffered()[..4], b"a,b\n");
+        assert!(
+            s.buffered().len() <= (1 << 20) + READ_BLOCK,
+            "{}",
+            s.buffered().len()
+        );
+        assert_eq!(s.position().line, blank as u64 + 1);
+        assert_eq!(s.position().byte, blank as u64);
+        assert!(!s.input_ended());
+        // Consuming the header, the rest streams as usual.
+        s.consume(4, 1);
+        let mut records = 0;
+        while let Some(chunk) = s.next_chunk().unwrap() {
+            records += chunk.end.record - chunk.start.record;
+        }
+        assert_eq!(records, 1);
+        assert_eq!(s.position().line, 2 * blank as u64 + 3);
+    }
+
+    #[test]
+    fn a_long_record_is_read_into_one_reservation_not_doubled() {
+        let record = 24 << 20;
+        let mut input = b"a,b\n".to_vec();
+        input.extend(vec![b'x'; record]);
+        input.extend(b",1\n2,3\n");
+        let mut s = splitter(input, 64 << 10, 64 << 20);
+        let (chunks, _, moved) = crate::test_alloc::measure(|| {
+            std::iter::from_fn(|| s.next_chunk().unwrap()).collect::<Vec<_>>()
+        });
+        assert!(chunks.iter().any(|c| c.bytes.len() > record));
+        // Doubling would have copied the record's bytes about once more.
+        assert!(moved < record / 8, "reallocations copied {moved} bytes");
+    }
+
+    #[test]
+    fn a_recycled_buffer_of_a_long_record_is_not_kept() {
+        let mut s = splitter(b"a,b\n1,2\n3,4\n".to_vec(), 4, 1 << 20);
+        let recycle = s.recycler(2);
+        recycle.send(Vec::with_capacity(256 << 20)).unwrap();
+        while s.next_chunk().unwrap().is_some() {}
+        let want = 4 + 2 * READ_BLOCK;
+        assert!(s.buf.capacity() <= 2 * want, "{}", s.buf.capacity());
     }
 }
