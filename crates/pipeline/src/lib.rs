@@ -245,8 +245,11 @@ pub async fn run_import<S: Sink + JobLog>(
     };
     let mut job = match &opts.resume {
         Some(r) => {
+            // Running again: how the last run ended is no longer true (and `fail` takes a
+            // `finished_at` for a final commit of this run).
             let mut job = r.job.clone();
             job.error = None;
+            job.finished_at = None;
             job
         }
         None => {
@@ -688,6 +691,8 @@ impl JobRun {
         // commit after chunk k holds exactly chunks 0..=k.
         let mut reads: BTreeMap<u64, ebay_import_read::RawBatch> = BTreeMap::new();
         let mut since_commit = 0u64;
+        // A resumed job's file must reach the end of its committed part again.
+        let mut replayed = replay_upto.is_none();
         while let Some(next) = staged.recv().await {
             match next {
                 Staged::Read(raw) => {
@@ -703,6 +708,7 @@ impl JobRun {
                         }
                         if batch.seq == upto {
                             self.check_replayed(&raw, opts)?;
+                            replayed = true;
                         }
                         continue;
                     }
@@ -767,6 +773,9 @@ impl JobRun {
                 "the reading threads stopped early",
             )));
         };
+        if !replayed {
+            return Err(self.not_the_file(opts, "ends before it now"));
+        }
         self.check_counts(&counts)?;
         self.footer_and_date_warnings(&counts, entities, mapping.schema, site);
         if let Some(s) = sink {
@@ -785,24 +794,32 @@ impl JobRun {
     ) -> Result<(), ImportError> {
         let cursor = &opts.resume.as_ref().expect("resuming").cursor;
         let digest = format!("{:032x}", raw.digest);
-        if raw.end != cursor.next || digest != cursor.digest {
-            return Err(ImportError::Resume(format!(
-                "{} is not the file the job started with: its committed part (lines 1 to {}, \
-                 {} bytes) {}; restore that file to resume, or import it as a new job",
-                self.job.file_name,
-                cursor.next.line.saturating_sub(1),
-                cursor.next.byte,
-                if raw.end != cursor.next {
-                    format!(
-                        "ends elsewhere now (a record boundary at line {}, byte {})",
-                        raw.end.line, raw.end.byte
-                    )
-                } else {
-                    "has different content now".to_string()
-                }
-            )));
+        if raw.end != cursor.next {
+            return Err(self.not_the_file(
+                opts,
+                &format!(
+                    "ends elsewhere now (a record boundary at line {}, byte {})",
+                    raw.end.line, raw.end.byte
+                ),
+            ));
+        }
+        if digest != cursor.digest {
+            return Err(self.not_the_file(opts, "has different content now"));
         }
         Ok(())
+    }
+
+    /// A resumed job's file is not the one its committed part was read from: `how` its
+    /// committed part differs.
+    fn not_the_file(&self, opts: &ImportOptions, how: &str) -> ImportError {
+        let cursor = &opts.resume.as_ref().expect("resuming").cursor;
+        ImportError::Resume(format!(
+            "{} is not the file the job started with: its committed part (lines 1 to {}, {} \
+             bytes) {how}; restore that file to resume, or import it as a new job",
+            self.job.file_name,
+            cursor.next.line.saturating_sub(1),
+            cursor.next.byte,
+        ))
     }
 
     fn check_counts(&self, c: &Counts) -> Result<(), ImportError> {
