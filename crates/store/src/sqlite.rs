@@ -215,18 +215,18 @@ impl SqliteStore {
     ) -> Result<SqliteStore, StoreError> {
         let file = database_file(url)?;
         let path = file.get_filename().to_path_buf();
-        let locks = RunLocks::new(&path);
         let conn = match access {
             Access::Read => open_for_reading(&path)?,
             Access::Write => {
                 let _ = WAITED_ON.set((path.display().to_string(), opts.lock_timeout));
-                migrate(file, &locks, opts.lock_timeout).await?;
+                migrate(file, &RunLocks::new(&path), opts.lock_timeout).await?;
                 open_for_writing(&path)?
             }
         };
         Ok(SqliteStore {
             conn,
-            locks,
+            // Now that the file exists: beside it, whatever link named it.
+            locks: RunLocks::new(&path),
             lock_timeout: opts.lock_timeout,
             in_tx: false,
             incoming: None,
