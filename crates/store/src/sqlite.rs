@@ -186,6 +186,15 @@ fn database_file(url: &str) -> Result<SqliteConnectOptions, StoreError> {
              command ends): use sqlite://PATH"
         )));
     }
+    // SQLite (built with SQLITE_USE_URI) takes a name starting `file:` as a URI of its own,
+    // naming another file than this path: the outputs' protection and the run locks would
+    // then guard the wrong file.
+    if name.starts_with("file:") {
+        return Err(StoreError::Unusable(format!(
+            "{url:?}: SQLite would read {name:?} as a URI of its own; name the file as a \
+             path: sqlite://PATH (or sqlite://./{name} for a file of that name)"
+        )));
+    }
     Ok(opts)
 }
 
