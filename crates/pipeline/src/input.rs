@@ -60,6 +60,11 @@ impl Input {
                 error: io::Error::new(io::ErrorKind::InvalidInput, "is a directory, not a file"),
             });
         }
+        // A pipe or a device (`<(zcat …)`, `mkfifo`, /dev/stdin) has no size to check or to
+        // watch: it is read like stdin, the limit enforced while reading.
+        if !meta.is_file() {
+            return Ok(Input::from_reader(path, Box::new(file)));
+        }
         if meta.len() > max_size {
             return Err(InputError::TooLarge {
                 path: path.into(),
