@@ -123,6 +123,17 @@ impl Digest256 {
     /// is not what it was when it was opened, or the bytes read are not its size (it was
     /// truncated, appended to or rewritten meanwhile).
     pub fn check_unchanged(&self) -> Result<(), InputError> {
+        self.check(true)
+    }
+
+    /// Part way through the read (before a `--commit-every` part commits): an error when the
+    /// file's size or modification time is not what it was when it was opened, or more bytes
+    /// were read than it had, so no part read from a changed file is committed.
+    pub fn check_unchanged_so_far(&self) -> Result<(), InputError> {
+        self.check(false)
+    }
+
+    fn check(&self, complete: bool) -> Result<(), InputError> {
         let Some(w) = &self.watch else {
             return Ok(());
         };
@@ -137,7 +148,7 @@ impl Digest256 {
                 w.len,
                 now.len()
             )
-        } else if read != w.len {
+        } else if read > w.len || (complete && read != w.len) {
             format!("it is {} bytes but {read} bytes were read", w.len)
         } else if now.modified().ok() != w.modified {
             "it was modified (same size, new modification time)".to_string()
