@@ -61,6 +61,11 @@ impl Input {
                 error: io::Error::new(io::ErrorKind::InvalidInput, "is a directory, not a file"),
             });
         }
+        // A pipe or a device (`<(zcat …)`, `mkfifo`, /dev/stdin) has no size to check or to
+        // watch: it is read like stdin, the limit enforced while reading.
+        if !meta.is_file() {
+            return Ok(Input::from_reader(path, Box::new(file)));
+        }
         if meta.len() > max_size {
             return Err(InputError::TooLarge {
                 path: path.into(),
@@ -126,6 +131,17 @@ impl Digest256 {
     /// is not what it was when it was opened, or the bytes read are not its size (it was
     /// truncated, appended to or rewritten meanwhile).
     pub fn check_unchanged(&self) -> Result<(), InputError> {
+        self.check(true)
+    }
+
+    /// Part way through the read (before a `--commit-every` part commits): an error when the
+    /// file's size or modification time is not what it was when it was opened, or more bytes
+    /// were read than it had, so no part read from a changed file is committed.
+    pub fn check_unchanged_so_far(&self) -> Result<(), InputError> {
+        self.check(false)
+    }
+
+    fn check(&self, complete: bool) -> Result<(), InputError> {
         let Some(w) = &self.watch else {
             return Ok(());
         };
@@ -140,7 +156,7 @@ impl Digest256 {
                 w.len,
                 now.len()
             )
-        } else if read != w.len {
+        } else if read > w.len || (complete && read != w.len) {
             format!("it is {} bytes but {read} bytes were read", w.len)
         } else if now.modified().ok() != w.modified {
             "it was modified (same size, new modification time)".to_string()

@@ -73,6 +73,11 @@ pub struct Cursor {
     pub digest: String,
     pub footer: Footer,
     pub options: ResumeOptions,
+    /// The size of the file when the job opened it (a file's, not stdin's): a resumed file
+    /// must have it. The job's own `file_size` becomes the bytes read when the file changed
+    /// while it was read, a size the file it should be resumed with does not have.
+    #[serde(default)]
+    pub file_size: Option<u64>,
 }
 
 /// The counts a job's record holds, as a tally to go on from.
@@ -245,8 +250,12 @@ pub async fn run_import<S: Sink + JobLog>(
     };
     let mut job = match &opts.resume {
         Some(r) => {
+            // Running again: how the last run ended is no longer true (and `fail` takes a
+            // `finished_at` for a final commit of this run).
             let mut job = r.job.clone();
             job.error = None;
+            job.finished_at = None;
+            job.file_size = input.size.or(job.file_size);
             job
         }
         None => {
@@ -267,7 +276,14 @@ pub async fn run_import<S: Sink + JobLog>(
         }
     }
     let ran = run
-        .execute(sink.as_deref_mut(), stream, opts, on_rejects, progress)
+        .execute(
+            sink.as_deref_mut(),
+            stream,
+            &digest,
+            opts,
+            on_rejects,
+            progress,
+        )
         .await;
     let finished = match ran {
         Ok(()) => run.finish(sink.as_deref_mut(), &digest, opts).await,
@@ -320,7 +336,8 @@ pub async fn resume_job<S: Sink + JobLog>(
         }
     };
     let (mut opts, resume) = opts;
-    if input.size.is_some() && input.size != resume.job.file_size {
+    let opened = resume.cursor.file_size.or(resume.job.file_size);
+    if input.size.is_some() && input.size != opened {
         store.release_job(seen.id).await?;
         // Not the file the job started with (exit 1), like one whose committed part reads
         // differently.
@@ -329,7 +346,7 @@ pub async fn resume_job<S: Sink + JobLog>(
              file to resume, or import it as a new job",
             resume.job.file_name,
             input.size.unwrap_or_default(),
-            resume.job.file_size.unwrap_or_default()
+            opened.unwrap_or_default()
         )));
     }
     opts.resume = Some(resume);
@@ -553,8 +570,11 @@ impl JobRun {
         schema: &ImportSchema,
         counts: &mut Counts,
         raw: &ebay_import_read::RawBatch,
+        digest: &Digest256,
         opts: &ImportOptions,
     ) -> Result<(), ImportError> {
+        // A part read from a file that changed meanwhile is not committed.
+        digest.check_unchanged_so_far()?;
         let (account, job) = (self.job.account_id, self.job.id);
         refresh(s, account, job, schema, &mut counts.tally).await?;
         self.record_counts(counts);
@@ -564,6 +584,7 @@ impl JobRun {
             digest: format!("{:032x}", raw.digest),
             footer: self.footer.clone(),
             options: ResumeOptions::of(opts, self.batch_bytes),
+            file_size: self.job.file_size,
         };
         self.job.resume_cursor = Some(serde_json::to_value(&cursor).expect("cursor serializes"));
         self.job.metadata = self.metadata(opts);
@@ -582,6 +603,7 @@ impl JobRun {
         &mut self,
         mut sink: Option<&mut S>,
         stream: Box<dyn std::io::Read + Send>,
+        digest: &Digest256,
         opts: &ImportOptions,
         on_rejects: RejectObserver<'_>,
         progress: &(dyn Fn(u64) + Sync),
@@ -688,6 +710,8 @@ impl JobRun {
         // commit after chunk k holds exactly chunks 0..=k.
         let mut reads: BTreeMap<u64, ebay_import_read::RawBatch> = BTreeMap::new();
         let mut since_commit = 0u64;
+        // A resumed job's file must reach the end of its committed part again.
+        let mut replayed = replay_upto.is_none();
         while let Some(next) = staged.recv().await {
             match next {
                 Staged::Read(raw) => {
@@ -703,6 +727,7 @@ impl JobRun {
                         }
                         if batch.seq == upto {
                             self.check_replayed(&raw, opts)?;
+                            replayed = true;
                         }
                         continue;
                     }
@@ -741,7 +766,7 @@ impl JobRun {
                         }
                         if since_commit > 0 && (stop.is_some() || since_commit >= n) {
                             if let Some(s) = sink.as_deref_mut() {
-                                self.checkpoint(s, mapping.schema, &mut counts, &raw, opts)
+                                self.checkpoint(s, mapping.schema, &mut counts, &raw, digest, opts)
                                     .await?;
                             }
                             since_commit = 0;
@@ -764,6 +789,9 @@ impl JobRun {
                 "the reading threads stopped early",
             )));
         };
+        if !replayed {
+            return Err(self.not_the_file(opts, "ends before it now"));
+        }
         self.check_counts(&counts)?;
         self.footer_and_date_warnings(&counts, entities, mapping.schema, site);
         if let Some(s) = sink {
@@ -782,24 +810,32 @@ impl JobRun {
     ) -> Result<(), ImportError> {
         let cursor = &opts.resume.as_ref().expect("resuming").cursor;
         let digest = format!("{:032x}", raw.digest);
-        if raw.end != cursor.next || digest != cursor.digest {
-            return Err(ImportError::Resume(format!(
-                "{} is not the file the job started with: its committed part (lines 1 to {}, \
-                 {} bytes) {}; restore that file to resume, or import it as a new job",
-                self.job.file_name,
-                cursor.next.line.saturating_sub(1),
-                cursor.next.byte,
-                if raw.end != cursor.next {
-                    format!(
-                        "ends elsewhere now (a record boundary at line {}, byte {})",
-                        raw.end.line, raw.end.byte
-                    )
-                } else {
-                    "has different content now".to_string()
-                }
-            )));
+        if raw.end != cursor.next {
+            return Err(self.not_the_file(
+                opts,
+                &format!(
+                    "ends elsewhere now (a record boundary at line {}, byte {})",
+                    raw.end.line, raw.end.byte
+                ),
+            ));
+        }
+        if digest != cursor.digest {
+            return Err(self.not_the_file(opts, "has different content now"));
         }
         Ok(())
+    }
+
+    /// A resumed job's file is not the one its committed part was read from: `how` its
+    /// committed part differs.
+    fn not_the_file(&self, opts: &ImportOptions, how: &str) -> ImportError {
+        let cursor = &opts.resume.as_ref().expect("resuming").cursor;
+        ImportError::Resume(format!(
+            "{} is not the file the job started with: its committed part (lines 1 to {}, {} \
+             bytes) {how}; restore that file to resume, or import it as a new job",
+            self.job.file_name,
+            cursor.next.line.saturating_sub(1),
+            cursor.next.byte,
+        ))
     }
 
     fn check_counts(&self, c: &Counts) -> Result<(), ImportError> {

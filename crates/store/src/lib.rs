@@ -499,7 +499,8 @@ pub(crate) fn unchanged_by_later(job: &JobRecord, others: &[JobRecord]) -> Optio
     let later: Vec<String> = others
         .iter()
         .filter(|o| o.account_id == job.account_id && o.id != job.id && ran_after(o))
-        .filter(|o| o.status != JobStatus::RolledBack && o.status != JobStatus::Processing)
+        // A running job counts too: its committed parts' counts are in its record.
+        .filter(|o| o.status != JobStatus::RolledBack)
         .filter(|o| o.tables.iter().any(|(t, c)| c.unchanged > 0 && stored(t)))
         .map(|o| o.id.to_string())
         .collect();

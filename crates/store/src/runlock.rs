@@ -24,9 +24,12 @@ impl RunLocks {
         PathBuf::from(name)
     }
 
+    /// The run locks of the database file at `db`, however it is named: beside the file a
+    /// link names, with the directories resolved, so every name of one database (a link to
+    /// it, a relative path from elsewhere) shares one set of locks.
     pub(crate) fn new(db: &Path) -> RunLocks {
         RunLocks {
-            dir: Self::dir_of(db),
+            dir: Self::dir_of(&resolved(db)),
             held: HashMap::new(),
         }
     }
@@ -100,6 +103,25 @@ impl RunLocks {
     }
 }
 
+/// The file `path` names with its links followed; a file not there yet is its resolved
+/// directory and its name.
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            std::fs::canonicalize(dir).map_or_else(|_| path.to_path_buf(), |d| d.join(name))
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
 /// Whether `path` names the file `file` has open.
 fn is_at(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -128,5 +150,19 @@ mod tests {
         assert!(!other.is_held(job));
         assert!(other.try_claim(job).unwrap());
         assert!(RunLocks::dir_of(&db).ends_with("t.db-locks"));
+    }
+
+    #[test]
+    fn a_link_to_the_database_shares_its_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        std::fs::write(&db, "").unwrap();
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        let mut mine = RunLocks::new(&db);
+        let other = RunLocks::new(&link);
+        let job = Uuid::now_v7();
+        assert!(mine.try_claim(job).unwrap());
+        assert!(other.is_held(job), "held, seen through the link");
     }
 }

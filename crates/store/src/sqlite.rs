@@ -186,6 +186,15 @@ fn database_file(url: &str) -> Result<SqliteConnectOptions, StoreError> {
              command ends): use sqlite://PATH"
         )));
     }
+    // SQLite (built with SQLITE_USE_URI) takes a name starting `file:` as a URI of its own,
+    // naming another file than this path: the outputs' protection and the run locks would
+    // then guard the wrong file.
+    if name.starts_with("file:") {
+        return Err(StoreError::Unusable(format!(
+            "{url:?}: SQLite would read {name:?} as a URI of its own; name the file as a \
+             path: sqlite://PATH (or sqlite://./{name} for a file of that name)"
+        )));
+    }
     Ok(opts)
 }
 
@@ -215,18 +224,18 @@ impl SqliteStore {
     ) -> Result<SqliteStore, StoreError> {
         let file = database_file(url)?;
         let path = file.get_filename().to_path_buf();
-        let locks = RunLocks::new(&path);
         let conn = match access {
             Access::Read => open_for_reading(&path)?,
             Access::Write => {
                 let _ = WAITED_ON.set((path.display().to_string(), opts.lock_timeout));
-                migrate(file, &locks, opts.lock_timeout).await?;
+                migrate(file, &RunLocks::new(&path), opts.lock_timeout).await?;
                 open_for_writing(&path)?
             }
         };
         Ok(SqliteStore {
             conn,
-            locks,
+            // Now that the file exists: beside it, whatever link named it.
+            locks: RunLocks::new(&path),
             lock_timeout: opts.lock_timeout,
             in_tx: false,
             incoming: None,
