@@ -309,11 +309,12 @@ impl Database {
         Store::open(&self.url, access, opts)
             .await
             .map_err(|e| match e {
+                // Set-up errors, a lock given up or a stop say what they are.
                 StoreError::UnsupportedUrl(_)
                 | StoreError::Connect(_)
-                | StoreError::Unusable(_) => usage(e),
-                // Given up waiting for another process (a migration), or stopped meanwhile.
-                StoreError::LockTimeout(_) | StoreError::Stopped(_) => store_failure(e),
+                | StoreError::Unusable(_)
+                | StoreError::LockTimeout(_)
+                | StoreError::Stopped(_) => store_failure(e),
                 e => usage(anyhow::anyhow!(
                     "cannot open database {}: {e}",
                     redact(&self.url)

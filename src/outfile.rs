@@ -73,7 +73,8 @@ impl Protected {
         let path = Path::new(out);
         let (resolved, id) = (resolve(path), identity(path));
         for f in &self.files {
-            if f.path == resolved || (id.is_some() && id == f.id) {
+            // A protected directory (the run locks') protects what it holds.
+            if resolved.starts_with(&f.path) || (id.is_some() && id == f.id) {
                 return Err(format!(
                     "{out} is {}: writing the report there would destroy it; name another file",
                     f.what

@@ -250,3 +250,76 @@ fn a_rollback_under_a_running_job_that_found_its_rows_unchanged_is_refused() {
         );
     }
 }
+
+/// A rolled back `--commit-every` job that was interrupted no longer says that `resume`
+/// continues it: nothing of it is stored.
+#[test]
+fn a_rolled_back_interrupted_job_says_nothing_of_it_is_stored() {
+    for env in Env::each_store("rolled_back_interrupted") {
+        let file = orders_file(&env, "orders.csv", 600, None);
+        let args = import_args(
+            "a",
+            &["--commit-every", "100", "--batch-bytes", "16KiB"],
+            &file,
+        );
+        crashed(&env, "committed:2", &args);
+        wait_for_sessions_gone(&env);
+        let id = s(&job_of(&env, "a"), "id").to_string();
+        env.run(&["rollback", &id]).expect_code(0);
+        let j = job(&env, &id);
+        assert_eq!(s(&j, "status"), "rolled_back", "{}", env.store_name());
+        assert!(j["resume_cursor"].is_null(), "{j}");
+        let error = s(&j, "error");
+        assert!(
+            error.ends_with("rolled back, so nothing of it is stored") && !error.contains("resume"),
+            "{error}"
+        );
+        env.run(&["resume", &id]).expect_code(2);
+    }
+}
+
+/// A writing command refuses a URL that opens the database read-only instead of writing
+/// through it regardless; a directory is not a database, and nothing is left beside it.
+#[test]
+fn sqlite_urls_that_cannot_be_written_or_are_no_file_are_refused() {
+    let env = Env::new();
+    let file = env.copy_sample();
+    env.import("demo", &[file]).expect_code(0);
+    for options in ["mode=ro", "immutable=1"] {
+        let url = format!("sqlite://{}?{options}", env.db_path().display());
+        let run = run_at(&env, &url, &["import", "--account", "demo", file]);
+        run.expect_code(2);
+        assert!(run.stderr.contains(options), "{}", run.stderr);
+    }
+    std::fs::create_dir(env.path("dir.db")).expect("a directory");
+    let url = format!("sqlite://{}", env.path("dir.db").display());
+    let run = run_at(&env, &url, &["import", "--account", "demo", file]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("names a directory"), "{}", run.stderr);
+    assert!(
+        !env.path("dir.db-locks").exists(),
+        "no lock directory beside it"
+    );
+}
+
+/// The lock file of a killed job goes when its job is recorded interrupted, and no report may
+/// be written into the run locks' directory.
+#[test]
+fn a_dead_job_s_lock_file_is_removed_and_the_lock_directory_is_protected() {
+    let env = Env::new();
+    let file = orders_file(&env, "orders.csv", 300, None);
+    crashed(
+        &env,
+        "batch",
+        &import_args("a", &["--batch-bytes", "16KiB"], &file),
+    );
+    let id = s(&job_of(&env, "a"), "id").to_string();
+    let lock = env.path(&format!("t.db-locks/job-{id}"));
+    assert!(lock.exists(), "a killed process leaves its lock file");
+    // The next writer records the job interrupted, and removes the file.
+    env.import("b", &[&file]).expect_code(0);
+    assert!(!lock.exists(), "the dead job's lock file is removed");
+    let run = env.import("c", &["--rejects", "t.db-locks/migrate", &file]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("would destroy it"), "{}", run.stderr);
+}

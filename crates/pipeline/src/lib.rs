@@ -321,50 +321,25 @@ pub async fn resume_job<S: Sink + JobLog>(
         )));
     }
     store.claim_job(seen.id).await?;
-    let opts = match resumable(store, seen.id).await {
-        Ok(opts) => opts,
+    match resumable(store, seen.id).await {
+        // run_import lets go of the claim when the job ends.
+        Ok((opts, input)) => run_import(Some(store), input, &opts, on_rejects, progress).await,
         Err(e) => {
             store.release_job(seen.id).await?;
-            return Err(e);
+            Err(e)
         }
-    };
-    let input = match Input::open(&opts.1.job.file_name, u64::MAX) {
-        Ok(input) => input,
-        Err(e) => {
-            store.release_job(seen.id).await?;
-            return Err(e.into());
-        }
-    };
-    let (mut opts, resume) = opts;
-    let opened = resume.cursor.file_size.or(resume.job.file_size);
-    if input.size.is_some() && input.size != opened {
-        store.release_job(seen.id).await?;
-        // Not the file the job started with (exit 1), like one whose committed part reads
-        // differently.
-        return Err(ImportError::Resume(format!(
-            "{} is {} bytes but the job read {} bytes; it is not the same file: restore that \
-             file to resume, or import it as a new job",
-            resume.job.file_name,
-            input.size.unwrap_or_default(),
-            opened.unwrap_or_default()
-        )));
     }
-    opts.resume = Some(resume);
-    run_import(Some(store), input, &opts, on_rejects, progress).await
 }
 
-/// The job's record, read under its claim, and the options to go on with: only an
-/// interrupted or failed job with a resume point can be resumed.
+/// The options to go on with the job, from its record read under its claim, and its file,
+/// opened again: only an interrupted or failed job with a resume point, whose file has the
+/// size it had, can be resumed.
 async fn resumable<S: Sink + JobLog>(
     store: &mut S,
     id: Uuid,
-) -> Result<(ImportOptions, Resume), ImportError> {
-    let job = store.job(&id.to_string()).await?;
+) -> Result<(ImportOptions, Input), ImportError> {
     // This process holds the job's run lock: one still recorded as processing has no process.
-    let job = match job.status {
-        JobStatus::Processing => ebay_import_store::interrupted(&job),
-        _ => job,
-    };
+    let job = ebay_import_store::without_process(store.job(&id.to_string()).await?);
     let cursor = match (job.status, &job.resume_cursor) {
         (JobStatus::Interrupted | JobStatus::Failed, Some(c)) => {
             serde_json::from_value::<Cursor>(c.clone()).map_err(|e| {
@@ -390,13 +365,25 @@ async fn resumable<S: Sink + JobLog>(
     cursor.options.apply(&mut opts);
     opts.max_file_size = u64::MAX;
     opts.user = job.created_by.clone();
-    Ok((opts, Resume { job, cursor }))
+    let input = Input::open(&job.file_name, u64::MAX)?;
+    let opened = cursor.file_size.or(job.file_size);
+    if input.size.is_some() && input.size != opened {
+        // Not the file the job started with (exit 1), like one whose committed part reads
+        // differently.
+        return Err(ImportError::Resume(format!(
+            "{} is {} bytes but the job read {} bytes; it is not the same file: restore that \
+             file to resume, or import it as a new job",
+            job.file_name,
+            input.size.unwrap_or_default(),
+            opened.unwrap_or_default()
+        )));
+    }
+    opts.resume = Some(Resume { job, cursor });
+    Ok((opts, input))
 }
 
 struct JobRun {
     job: JobRecord,
-    /// The job's record as last committed: what is stored of it if the rest fails.
-    committed: JobRecord,
     /// The whole input was read.
     read_to_end: bool,
     /// The input bytes per batch it runs with.
@@ -425,7 +412,6 @@ struct Counts {
 impl JobRun {
     fn new(job: JobRecord) -> JobRun {
         JobRun {
-            committed: job.clone(),
             job,
             read_to_end: false,
             batch_bytes: 0,
@@ -520,18 +506,20 @@ impl JobRun {
         opts: &ImportOptions,
         e: ImportError,
     ) -> Result<(), ImportError> {
-        if let Some(s) = sink.as_deref_mut() {
-            s.rollback().await?;
-            // A final commit whose answer was lost may have landed: its record tells.
-            if self.job.finished_at.is_some() {
+        let mut job = match sink.as_deref_mut() {
+            Some(s) => {
+                s.rollback().await?;
+                // What is committed of the job is what its stored record says, even when the
+                // answer to a commit was lost with the connection: that commit may have landed.
                 let stored = s.job(&self.job.id.to_string()).await?;
-                if stored.finished_at == self.job.finished_at {
+                if stored.finished_at.is_some() && stored.finished_at == self.job.finished_at {
                     self.job = stored;
                     return Ok(());
                 }
+                stored
             }
-        }
-        let mut job = self.committed.clone();
+            None => self.job.clone(),
+        };
         (job.status, job.error) = match e.stop_signal() {
             Some(signal) => {
                 let why = format!("stopped by {} before finishing", stop::signal_name(signal));
@@ -590,7 +578,6 @@ impl JobRun {
         self.job.metadata = self.metadata(opts);
         s.save_job(&self.job).await?;
         s.commit().await?;
-        self.committed = self.job.clone();
         let rest = self
             .job
             .file_size

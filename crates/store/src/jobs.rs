@@ -222,6 +222,16 @@ pub fn interrupted_reason(job: &JobRecord, why: &str) -> String {
     }
 }
 
+/// The record of a job known to have no process (its run lock was free, or is held by the
+/// caller): one still `processing` reads `interrupted`; any other is as it is.
+pub fn without_process(job: JobRecord) -> JobRecord {
+    if job.status == JobStatus::Processing {
+        interrupted(&job)
+    } else {
+        job
+    }
+}
+
 /// The record of a job whose process is gone: `interrupted`, saying what of it is stored.
 pub fn interrupted(job: &JobRecord) -> JobRecord {
     let mut job = job.clone();

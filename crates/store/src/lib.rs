@@ -13,7 +13,7 @@ mod runlock;
 mod sqlite;
 mod wait;
 
-pub use jobs::{interrupted, interrupted_reason, stored_part};
+pub use jobs::{interrupted, interrupted_reason, stored_part, without_process};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -515,9 +515,18 @@ pub(crate) fn unchanged_by_later(job: &JobRecord, others: &[JobRecord]) -> Optio
     })
 }
 
-/// The job record after a rollback.
+/// The job record after a rollback: nothing of it is stored any more, so an interrupted or
+/// failed job's account of its committed parts (and where to resume) goes.
 pub(crate) fn rolled_back(job: &JobRecord, summary: &RollbackSummary) -> JobRecord {
     let mut job = job.clone();
+    if job.resume_cursor.take().is_some() {
+        job.error = Some(format!(
+            "it was {} with its first {} record(s) committed; rolled back, so nothing of it is \
+             stored",
+            job.status.as_str(),
+            job.rows_read
+        ));
+    }
     job.status = JobStatus::RolledBack;
     if let serde_json::Value::Object(m) = &mut job.metadata {
         m.insert(
@@ -556,13 +565,14 @@ pub(crate) async fn roll_back<S: Sink + JobLog + UndoQueries>(
     id: Uuid,
     force: bool,
 ) -> Result<(JobRecord, RollbackSummary), StoreError> {
-    if s.job(&id.to_string()).await?.status == JobStatus::Processing {
+    let seen = s.job(&id.to_string()).await?;
+    if seen.status == JobStatus::Processing {
         return Err(StoreError::Refused(format!(
             "job {id} is still running: let it finish (or stop it) before rolling it back"
         )));
     }
     s.claim_job(id).await?;
-    let result = roll_back_claimed(s, id, force).await;
+    let result = roll_back_claimed(s, id, seen.account_id, force).await;
     if result.is_err() {
         s.rollback().await?;
     }
@@ -573,18 +583,13 @@ pub(crate) async fn roll_back<S: Sink + JobLog + UndoQueries>(
 async fn roll_back_claimed<S: Sink + JobLog + UndoQueries>(
     s: &mut S,
     id: Uuid,
+    account: Uuid,
     force: bool,
 ) -> Result<(JobRecord, RollbackSummary), StoreError> {
-    let account = s.job(&id.to_string()).await?.account_id;
     s.begin(account, None).await?;
-    let job = s.job_for_update(id).await?;
     // This process holds the job's run lock: a job still recorded as processing is one whose
     // process died.
-    let job = if job.status == JobStatus::Processing {
-        interrupted(&job)
-    } else {
-        job
-    };
+    let job = without_process(s.job_for_update(id).await?);
     check_rollable(&job)?;
     let later = s.changed_later(job.id).await?;
     if !later.is_empty() {

@@ -26,9 +26,9 @@ use crate::jobs::{select_list, upsert_sql, ColumnType, JobValue, JOB_COLUMNS};
 use crate::pg_tls::{self, Tls};
 use crate::pgcopy::CopyWriter;
 use crate::rollup;
-use crate::wait::{Wait, POLL};
+use crate::wait::Wait;
 use crate::{
-    find_or_create_account, interrupted, reject_from_parts, Access, AccountRef, AccountTable,
+    find_or_create_account, reject_from_parts, without_process, Access, AccountRef, AccountTable,
     JobControl, JobLog, JobRecord, JobStatus, RollbackSummary, Sink, StoreError, StoreOptions,
     DATA_TABLES,
 };
@@ -127,6 +127,16 @@ impl PgStore {
         Ok(())
     }
 
+    /// Whether the session's role is bound by row-level security (neither superuser nor
+    /// BYPASSRLS).
+    async fn under_row_security(&mut self) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT NOT (rolsuper OR rolbypassrls) FROM pg_roles WHERE rolname = current_user",
+        )
+        .fetch_one(&mut self.conn)
+        .await?)
+    }
+
     /// Whether some session (this one included) holds `job`'s run lock.
     async fn job_lock_held(&mut self, job: Uuid) -> Result<bool, StoreError> {
         if self.running.contains(&job) {
@@ -177,12 +187,7 @@ impl PgStore {
         if job.status != JobStatus::Processing || self.job_lock_held(job.id).await? {
             return Ok(job);
         }
-        let again = self.stored_job(job.id).await?;
-        Ok(if again.status == JobStatus::Processing {
-            interrupted(&again)
-        } else {
-            again
-        })
+        Ok(without_process(self.stored_job(job.id).await?))
     }
 
     /// One job's record as stored; inside a transaction, locked against other writers.
@@ -214,29 +219,36 @@ impl PgStore {
         Ok(())
     }
 
-    /// Waits for the account's import lock inside the transaction, trying again every
-    /// [`POLL`] so the wait can end at `--lock-timeout` or a requested stop.
+    /// Waits for the advisory lock `lock(key)` (a `pg_try_advisory_*` call), trying again
+    /// every [`crate::wait::POLL`] so the wait can end at `--lock-timeout` or a requested stop.
+    async fn take_lock(
+        &mut self,
+        lock: &str,
+        key: Uuid,
+        what: &dyn Fn() -> String,
+    ) -> Result<(), StoreError> {
+        let sql = format!("SELECT {lock}");
+        let (conn, key) = (&mut self.conn, key.to_string());
+        Wait::new(self.lock_timeout)
+            .until(what, async || {
+                Ok(sqlx::query_scalar(AssertSqlSafe(sql.clone()))
+                    .bind(&key)
+                    .fetch_one(&mut *conn)
+                    .await?)
+            })
+            .await
+    }
+
+    /// Waits for the account's import lock inside the transaction.
     async fn lock_account(&mut self, account: Uuid) -> Result<(), StoreError> {
-        let mut wait = Wait::new(self.lock_timeout);
         let what = || {
             format!(
                 "another import of account {account} to finish (imports of one account run one \
                  at a time)"
             )
         };
-        loop {
-            let got: bool = sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT pg_try_advisory_xact_lock({ACCOUNT_LOCK})"
-            )))
-            .bind(account.to_string())
-            .fetch_one(&mut self.conn)
-            .await?;
-            if got {
-                return Ok(());
-            }
-            wait.again(&what)?;
-            tokio::time::sleep(POLL).await;
-        }
+        let lock = format!("pg_try_advisory_xact_lock({ACCOUNT_LOCK})");
+        self.take_lock(&lock, account, &what).await
     }
 
     async fn write_table(
@@ -587,22 +599,11 @@ impl Sink for PgStore {
         if self.running.contains(&job) {
             return Ok(());
         }
-        let mut wait = Wait::new(self.lock_timeout);
         let what = || format!("another process to let go of job {job}");
-        loop {
-            let got: bool = sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT pg_try_advisory_lock({JOB_LOCK})"
-            )))
-            .bind(job.to_string())
-            .fetch_one(&mut self.conn)
-            .await?;
-            if got {
-                self.running.insert(job);
-                return Ok(());
-            }
-            wait.again(&what)?;
-            tokio::time::sleep(POLL).await;
-        }
+        let lock = format!("pg_try_advisory_lock({JOB_LOCK})");
+        self.take_lock(&lock, job, &what).await?;
+        self.running.insert(job);
+        Ok(())
     }
 
     async fn release_job(&mut self, job: Uuid) -> Result<(), StoreError> {
@@ -855,10 +856,12 @@ impl JobLog for PgStore {
             .await?;
         match found.as_slice() {
             [one] => Ok(one.clone()),
-            _ if self.account.is_none() => Err(StoreError::NoSuchJob(format!(
-                "{id} (a role under row-level security sees only the jobs of the account given \
-                 with --account)"
-            ))),
+            _ if self.account.is_none() && self.under_row_security().await? => {
+                Err(StoreError::NoSuchJob(format!(
+                    "{id} (a role under row-level security sees only the jobs of the account \
+                     given with --account)"
+                )))
+            }
             _ => Err(StoreError::NoSuchJob(id.to_string())),
         }
     }

@@ -38,6 +38,26 @@ impl RunLocks {
         self.dir.join(format!("job-{job}"))
     }
 
+    /// The directory of the lock files.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The error of a lock file that cannot be made or locked: the database cannot be used.
+    pub(crate) fn unusable(&self, e: io::Error) -> crate::StoreError {
+        crate::StoreError::Unusable(format!(
+            "cannot use the lock directory {}: {e}",
+            self.dir.display()
+        ))
+    }
+
+    /// Removes the lock file a dead job's process left, unless someone holds it meanwhile.
+    pub(crate) fn remove_stale(&mut self, job: Uuid) {
+        if let Ok(true) = self.try_claim(job) {
+            self.release(job);
+        }
+    }
+
     /// Takes `job`'s lock unless another process holds it.
     pub(crate) fn try_claim(&mut self, job: Uuid) -> io::Result<bool> {
         if self.held.contains_key(&job) {

@@ -17,7 +17,7 @@ use crate::rollup;
 use crate::runlock::RunLocks;
 use crate::wait::Wait;
 use crate::{
-    find_or_create_account, interrupted, reject_from_parts, Access, AccountRef, AccountTable,
+    find_or_create_account, reject_from_parts, without_process, Access, AccountRef, AccountTable,
     JobControl, JobLog, JobRecord, JobStatus, RollbackSummary, Sink, StoreError, StoreOptions,
     DATA_TABLES,
 };
@@ -195,22 +195,42 @@ fn database_file(url: &str) -> Result<SqliteConnectOptions, StoreError> {
              path: sqlite://PATH (or sqlite://./{name} for a file of that name)"
         )));
     }
+    if opts.get_filename().is_dir() {
+        return Err(StoreError::Unusable(format!(
+            "{url:?} names a directory, not a database file"
+        )));
+    }
     Ok(opts)
 }
 
-/// The database file a URL names and the files SQLite keeps beside it.
+/// A URL's options that leave nothing to write with: refused for writing commands rather than
+/// ignored.
+fn read_only_options(url: &str) -> Option<&'static str> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|kv| match kv {
+        "mode=ro" => Some("mode=ro"),
+        "immutable=1" | "immutable=true" => Some("immutable"),
+        _ => None,
+    })
+}
+
+/// The database file a URL names, the files SQLite keeps beside it, and the run locks'
+/// directory.
 pub(crate) fn database_files(url: &str) -> Vec<PathBuf> {
     let Ok(opts) = database_file(url) else {
         return Vec::new();
     };
-    ["", "-wal", "-shm", "-journal"]
+    let path = opts.get_filename();
+    let mut files: Vec<PathBuf> = ["", "-wal", "-shm", "-journal"]
         .iter()
         .map(|suffix| {
-            let mut name = opts.get_filename().as_os_str().to_owned();
+            let mut name = path.as_os_str().to_owned();
             name.push(suffix);
             PathBuf::from(name)
         })
-        .collect()
+        .collect();
+    files.push(RunLocks::new(path).dir().to_path_buf());
+    files
 }
 
 impl SqliteStore {
@@ -227,6 +247,12 @@ impl SqliteStore {
         let conn = match access {
             Access::Read => open_for_reading(&path)?,
             Access::Write => {
+                if let Some(option) = read_only_options(url) {
+                    return Err(StoreError::Unusable(format!(
+                        "{url:?} opens the database read-only ({option}): this command writes; \
+                         drop the option"
+                    )));
+                }
                 let _ = WAITED_ON.set((path.display().to_string(), opts.lock_timeout));
                 migrate(file, &RunLocks::new(&path), opts.lock_timeout).await?;
                 open_for_writing(&path)?
@@ -440,17 +466,14 @@ async fn migrate(
     let unusable = |e: std::io::Error| {
         StoreError::Unusable(format!("cannot open the database {}: {e}", path.display()))
     };
-    let mut wait = Wait::new(lock_timeout);
     let what = || format!("another process to finish migrating {}", path.display());
-    let _lock = loop {
-        match locks.try_migration_lock().map_err(unusable)? {
-            Some(lock) => break lock,
-            None => {
-                wait.again(&what)?;
-                tokio::time::sleep(crate::wait::POLL).await;
-            }
-        }
-    };
+    let mut lock = None;
+    Wait::new(lock_timeout)
+        .until(&what, async || {
+            lock = locks.try_migration_lock().map_err(unusable)?;
+            Ok(lock.is_some())
+        })
+        .await?;
     if path.exists() && schema_of(&open_for_reading_any(&path)?)? == Schema::Current {
         return Ok(());
     }
@@ -551,43 +574,28 @@ impl SqliteStore {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {columns} FROM import_jobs WHERE {condition} ORDER BY created_at, id"
         ))?;
-        let jobs = stmt.query_map(params, |row| {
-            (0..crate::jobs::JOB_COLUMNS.len())
-                .map(|i| job_value(row, i))
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map(JobRecord::from_values)
-        })?;
+        let jobs = stmt.query_map(params, job_from_row)?;
         let jobs: Vec<JobRecord> = jobs.collect::<Result<_, _>>()?;
-        Ok(jobs.into_iter().map(|j| self.as_seen(j)).collect())
+        jobs.into_iter().map(|j| self.as_seen(j)).collect()
     }
 
     /// A `processing` job whose run lock is free reads as interrupted: its process is gone
     /// (it lets go of the lock only after its record says how it ended).
-    fn as_seen(&self, job: JobRecord) -> JobRecord {
+    fn as_seen(&self, job: JobRecord) -> Result<JobRecord, StoreError> {
         if job.status != JobStatus::Processing || self.locks.is_held(job.id) {
-            return job;
+            return Ok(job);
         }
-        match self.stored_job(job.id) {
-            Some(again) if again.status == JobStatus::Processing => interrupted(&again),
-            Some(again) => again,
-            None => job,
-        }
+        Ok(self.stored_job(job.id)?.map_or(job, without_process))
     }
 
     /// One job's record as stored, read again.
-    fn stored_job(&self, id: Uuid) -> Option<JobRecord> {
+    fn stored_job(&self, id: Uuid) -> Result<Option<JobRecord>, StoreError> {
         let columns = select_list(|name, _| name.to_string());
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("SELECT {columns} FROM import_jobs WHERE id = ?1"))
-            .ok()?;
-        stmt.query_row([id.to_string()], |row| {
-            (0..crate::jobs::JOB_COLUMNS.len())
-                .map(|i| job_value(row, i))
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map(JobRecord::from_values)
-        })
-        .ok()
+            .prepare_cached(&format!("SELECT {columns} FROM import_jobs WHERE id = ?1"))?;
+        let mut rows = stmt.query_map([id.to_string()], job_from_row)?;
+        Ok(rows.next().transpose()?)
     }
 
     /// Marks the jobs whose process is gone `interrupted`, inside the write transaction.
@@ -599,6 +607,8 @@ impl SqliteStore {
             .collect();
         for job in gone {
             self.write_job(&job)?;
+            // Its process left its lock file behind.
+            self.locks.remove_stale(job.id);
         }
         Ok(())
     }
@@ -620,13 +630,20 @@ impl SqliteStore {
     }
 }
 
-/// Column `i` of a job row: integers and text as SQLite holds them.
-fn job_value(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<crate::jobs::JobValue> {
-    use crate::jobs::JobValue;
-    Ok(match crate::jobs::JOB_COLUMNS[i].1 {
-        ColumnType::Int => JobValue::Int(row.get(i)?),
-        _ => JobValue::Text(row.get(i)?),
-    })
+/// A job record from a row of its columns: integers and text as SQLite holds them.
+fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
+    use crate::jobs::{JobValue, JOB_COLUMNS};
+    let values = JOB_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, t))| {
+            Ok(match t {
+                ColumnType::Int => JobValue::Int(row.get(i)?),
+                _ => JobValue::Text(row.get(i)?),
+            })
+        })
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(JobRecord::from_values(values))
 }
 
 impl Sink for SqliteStore {
@@ -635,13 +652,13 @@ impl Sink for SqliteStore {
     }
 
     async fn claim_job(&mut self, job: Uuid) -> Result<(), StoreError> {
-        let mut wait = Wait::new(self.lock_timeout);
         let what = || format!("another process to let go of job {job}");
-        while !self.locks.try_claim(job)? {
-            wait.again(&what)?;
-            tokio::time::sleep(crate::wait::POLL).await;
-        }
-        Ok(())
+        let locks = &mut self.locks;
+        Wait::new(self.lock_timeout)
+            .until(&what, async || {
+                locks.try_claim(job).map_err(|e| locks.unusable(e))
+            })
+            .await
     }
 
     async fn release_job(&mut self, job: Uuid) -> Result<(), StoreError> {
@@ -821,7 +838,7 @@ impl rollup::RefreshQueries for SqliteRefresh<'_> {
 
 impl crate::UndoQueries for SqliteStore {
     async fn job_for_update(&mut self, id: Uuid) -> Result<JobRecord, StoreError> {
-        self.stored_job(id)
+        self.stored_job(id)?
             .ok_or_else(|| StoreError::NoSuchJob(id.to_string()))
     }
 

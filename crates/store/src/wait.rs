@@ -50,6 +50,22 @@ impl Wait {
     }
 }
 
+impl Wait {
+    /// Tries `attempt` every [`POLL`] until it takes the lock (returns true), the wait is over
+    /// ([`Wait::again`]), or it fails.
+    pub(crate) async fn until(
+        &mut self,
+        what: &dyn Fn() -> String,
+        mut attempt: impl AsyncFnMut() -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        while !attempt().await? {
+            self.again(what)?;
+            tokio::time::sleep(POLL).await;
+        }
+        Ok(())
+    }
+}
+
 fn seconds(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
