@@ -70,10 +70,50 @@ async fn connect(
     target: &str,
 ) -> Result<PgConnection, StoreError> {
     let opts = opts.clone().application_name("ebay-import");
-    pg_tls::connect(&opts, tls)
+    let conn = pg_tls::connect(&opts, tls)
         .await
-        .map_err(|e| StoreError::Connect(connect_message(target, tls, &e)))
+        .map_err(|e| StoreError::Connect(connect_message(target, tls, &e)))?;
+    tcp_no_delay();
+    Ok(conn)
 }
+
+/// Sets TCP_NODELAY, as libpq does, on the process's TCP sockets, which are its database
+/// connections. sqlx sets none and writes each TLS record with a write of its own, so Nagle's
+/// algorithm held every record after a message's first until the server acknowledged the one
+/// before: an import over TLS took a quarter longer than in plaintext (see the README).
+#[cfg(target_os = "linux")]
+fn tcp_no_delay() {
+    use std::os::fd::{BorrowedFd, RawFd};
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    for entry in fds.flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<RawFd>().ok())
+        else {
+            continue;
+        };
+        let socket = std::fs::read_link(entry.path())
+            .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
+        if !socket {
+            continue;
+        }
+        // SAFETY: the descriptor is open (just listed, and this process opens no sockets on
+        // other threads) and is a socket; it is only borrowed for these calls.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let sock = socket2::SockRef::from(&fd);
+        let tcp = sock.r#type().is_ok_and(|t| t == socket2::Type::STREAM)
+            && sock.local_addr().is_ok_and(|a| a.is_ipv4() || a.is_ipv6());
+        if tcp {
+            let _ = sock.set_tcp_nodelay(true);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn tcp_no_delay() {}
 
 impl PgStore {
     /// Connects to a `postgres://` URL. To write, the embedded migrations are applied (sqlx
@@ -891,5 +931,21 @@ impl JobLog for PgStore {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_process_tcp_sockets_get_no_delay() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        let stream =
+            std::net::TcpStream::connect(listener.local_addr().expect("address")).expect("connect");
+        assert!(!stream.nodelay().expect("read TCP_NODELAY"));
+        tcp_no_delay();
+        assert!(stream.nodelay().expect("read TCP_NODELAY"));
     }
 }
