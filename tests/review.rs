@@ -5,27 +5,8 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
-
-fn signal(child: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(child.id().to_string())
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -{signal}");
-}
-
-/// Waits until a job of `account` (a slug) is recorded, with `condition` on it.
-fn wait_for_job(env: &Env, account: &str, condition: &str) {
-    wait_until(&format!("a job of {account} with {condition}"), || {
-        env.try_count(&format!(
-            "SELECT COUNT(*) FROM import_jobs j JOIN accounts a ON a.id = j.account_id \
-             WHERE a.slug = '{account}' AND {condition}"
-        )) == Some(1)
-    });
-}
 
 /// Changes one byte of `rel` at `at`, keeping its length.
 fn poke(env: &Env, rel: &str, at: usize, byte: u8) {

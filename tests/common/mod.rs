@@ -904,3 +904,23 @@ pub fn mini(lines: &[&str]) -> String {
     }
     s
 }
+
+/// Sends `signal` (a name such as TERM) to a running command.
+pub fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal}");
+}
+
+/// Waits until a job of `account` (a slug) is recorded, with `condition` on it.
+pub fn wait_for_job(env: &Env, account: &str, condition: &str) {
+    wait_until(&format!("a job of {account} with {condition}"), || {
+        env.try_count(&format!(
+            "SELECT COUNT(*) FROM import_jobs j JOIN accounts a ON a.id = j.account_id \
+             WHERE a.slug = '{account}' AND {condition}"
+        )) == Some(1)
+    });
+}
