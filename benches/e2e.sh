@@ -108,11 +108,11 @@ RAW_COLUMNS="${RAW_COLUMNS%, }"
 # setup KIND: a fresh database or table before each run.
 setup() {
   case "$1" in
-    sqlite) rm -f "$DB" "$DB-wal" "$DB-shm" ;;
+    sqlite) rm -rf "$DB" "$DB-wal" "$DB-shm" "$DB-locks" ;;
     sqlitefloor)
-      rm -f "$FLOOR_DB" "$FLOOR_DB-wal" "$FLOOR_DB-shm"
+      rm -rf "$FLOOR_DB" "$FLOOR_DB-wal" "$FLOOR_DB-shm" "$FLOOR_DB-locks"
       # The engine's own schema (migrations, WAL), empty.
-      "$BIN" --database "sqlite://$FLOOR_DB" jobs list >/dev/null
+      "$BIN" --database "sqlite://$FLOOR_DB" migrate >/dev/null
       ;;
     pg | rawcopy)
       psql -q -X "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" \
@@ -310,9 +310,9 @@ for rows in "${SIZES[@]}"; do
       bash -c "$SQLITE_FLOOR" _ "$DB" "$FLOOR_DB" "$(json_field rows_read "$OUT/last-sqlite.json")"
     FLOOR_NOTE="$(printf '**SQLite import vs SQLite'"'"'s own copy of the same rows**: %.2f× (1.00×: the import costs no more than SQLite'"'"'s writing of its rows; %s rows/s is the most any importer of this schema reaches here).' \
       "$(calc "$OURS_SQLITE / $MED_WALL_RPS")" "$(group "$MED_WALL_RPS")")"
-    rm -f "$FLOOR_DB" "$FLOOR_DB-wal" "$FLOOR_DB-shm"
+    rm -rf "$FLOOR_DB" "$FLOOR_DB-wal" "$FLOOR_DB-shm" "$FLOOR_DB-locks"
   fi
-  rm -f "$DB" "$DB-wal" "$DB-shm"
+  rm -rf "$DB" "$DB-wal" "$DB-shm" "$DB-locks"
   sync
   if ((POLARS)); then
     measure polars "Polars 0.55.2 peer (read + checks)" rows "$PEER" "$file"
@@ -385,7 +385,7 @@ if [[ "${E2E_SKIP_LAYOUTS:-0}" != 1 ]]; then
       "$BIN" import --account bench --json --dry-run --max-file-size 1000GB "$f"
     measure sqlite "\`ebay-import\` → SQLite, $name" rows_read \
       "$BIN" --database "sqlite://$DB" import --account bench --json --max-file-size 1000GB "$f"
-    rm -f "$DB" "$DB-wal" "$DB-shm"
+    rm -rf "$DB" "$DB-wal" "$DB-shm" "$DB-locks"
     sync
   done
   {
