@@ -208,14 +208,10 @@ pub fn read(data: &[u8]) {
             "splitter and parser count the same records"
         );
         let rows = raw.batch.num_rows();
-        let skipped_records = raw
-            .skipped
-            .iter()
-            .filter(|s| s.reason != SkipReason::BlankLine)
-            .count();
+        let skipped_records = raw.skipped.total() - raw.skipped.count(SkipReason::BlankLine);
         assert_eq!(
             raw.records as usize,
-            rows + raw.rejects.len() + skipped_records,
+            rows + raw.rejects.len() + skipped_records as usize,
             "each record is a row, a reject or a skip"
         );
         assert_eq!(raw.output_columns(), spec.output_names.len());
@@ -251,7 +247,7 @@ pub fn read(data: &[u8]) {
         let n = seen.len();
         seen.dedup();
         assert_eq!(seen.len(), n, "a record is a row or a reject, once");
-        for s in &raw.skipped {
+        for s in raw.skipped.listed() {
             assert!(s.line >= chunk.start.line && s.line <= chunk.end.line);
             if s.reason == SkipReason::BlankLine {
                 assert!(
@@ -314,7 +310,7 @@ fn check_record_sequence(records: &[OwnedRecord], start: Position) {
         assert!(r.position.line > prev_line);
         assert!(r.position.byte >= start.byte && prev_byte.is_none_or(|b| r.position.byte > b));
         let mut last = prev_line;
-        for &blank in &r.blank_lines_before {
+        for blank in r.blank_lines_before.clone() {
             assert!(
                 blank > last && blank < r.position.line,
                 "blank lines lie between records"
@@ -498,7 +494,7 @@ pub fn header(data: &[u8]) {
             assert!(closest.iter().all(|(_, missing)| !missing.is_empty()));
         }
     }
-    if let Some(code) = detect_site(&header) {
+    if let Some((code, _)) = detect_site(&header) {
         assert!(SiteProfile::by_code(code).is_some(), "{code}");
     }
     for h in &header {

@@ -276,7 +276,9 @@ fn seed_file(seeds: &mut Seeds, _name: &str, bytes: &[u8]) {
         return;
     };
     let header = &records[at].fields;
-    let site = detect_site(header).unwrap_or(if src.delimiter == b';' { "DE" } else { "US" });
+    let site = detect_site(header)
+        .map(|(code, _)| code)
+        .unwrap_or(if src.delimiter == b';' { "DE" } else { "US" });
     let site = SITES.iter().position(|s| s.code == site).unwrap_or(0) as u8;
     let rows = &records[at + 1..];
     let mapping = schema.map_header(header);
