@@ -14,7 +14,8 @@
 //! Rows reach the server by binary COPY into a temporary staging table per data table (COPY
 //! into a table with row-level security is not allowed, and staging keeps it set-based), then
 //! one `INSERT … SELECT … ON CONFLICT (account_id, key) DO UPDATE … WHERE row_hash IS DISTINCT
-//! FROM …` per batch upserts them (a trigger keeps the versions it replaces, for `rollback`). Its `RETURNING key, xmax = 0` tells inserted from updated
+//! FROM …` per batch upserts them (a `WITH` clause of the same statement keeps the versions it
+//! replaces, for `rollback`). Its `RETURNING key, xmax = 0` tells inserted from updated
 //! rows; the rows it does not return were unchanged. A batch whose rows repeat a key (possible
 //! with `--on-duplicate last-wins`) is upserted in rounds without repeats, because one
 //! `ON CONFLICT` statement may not touch a row twice.
@@ -61,6 +62,11 @@ pub struct PgStore {
     staged: HashSet<String>,
     /// Jobs whose run lock this connection holds.
     running: HashSet<Uuid>,
+    /// The columns of each data table, as the database has them (read once).
+    columns: HashMap<String, Vec<String>>,
+    /// The data tables in which the account held rows of other jobs when the transaction
+    /// first wrote to them (only their rows can have versions to keep), by table.
+    has_others: HashMap<String, bool>,
 }
 
 /// Opens the connection, named so it shows up as such in `pg_stat_activity`.
@@ -144,6 +150,8 @@ impl PgStore {
             in_tx: false,
             staged: HashSet::new(),
             running: HashSet::new(),
+            columns: HashMap::new(),
+            has_others: HashMap::new(),
         })
     }
 
@@ -291,6 +299,71 @@ impl PgStore {
         self.take_lock(&lock, account, &what).await
     }
 
+    /// The columns of a table, in order, as the database has them.
+    async fn stored_columns(&mut self, table: &str) -> Result<Vec<String>, StoreError> {
+        if let Some(c) = self.columns.get(table) {
+            return Ok(c.clone());
+        }
+        let cols: Vec<String> = sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(&mut self.conn)
+        .await?;
+        self.columns.insert(table.to_string(), cols.clone());
+        Ok(cols)
+    }
+
+    /// Whether the account holds rows of `table` that other jobs wrote: only such rows have
+    /// versions to keep when replaced. Asked once per transaction and table, before its first
+    /// write, so a backfill into an empty account skips the history statement altogether.
+    async fn holds_others(
+        &mut self,
+        table: &str,
+        account: Uuid,
+        job: Uuid,
+    ) -> Result<bool, StoreError> {
+        if let Some(&held) = self.has_others.get(table) {
+            return Ok(held);
+        }
+        let held: bool = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT EXISTS (SELECT 1 FROM {table} WHERE account_id = $1::uuid AND job_id <> $2::uuid)"
+        )))
+        .bind(account.to_string())
+        .bind(job.to_string())
+        .fetch_one(&mut self.conn)
+        .await?;
+        self.has_others.insert(table.to_string(), held);
+        Ok(held)
+    }
+
+    /// A `WITH` clause that keeps, for `rollback`, the version of each row the upsert after
+    /// it replaces (parameter 1: the job). Every part of a statement reads the same snapshot,
+    /// so it sees the rows as they were before the upsert, which a round changes once at
+    /// most. A version the job itself wrote (an earlier batch or part) is never restored, so
+    /// it is not kept.
+    async fn keep_replaced(
+        &mut self,
+        table: &str,
+        key: &str,
+        stage: &str,
+    ) -> Result<String, StoreError> {
+        let cols = self.stored_columns(table).await?;
+        let list = cols.join(", ");
+        let from_d = cols
+            .iter()
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(format!(
+            "WITH kept AS (INSERT INTO {table}_history ({list}, replaced_by) \
+             SELECT {from_d}, $1::uuid FROM {stage} s JOIN {table} d \
+             ON d.account_id = s.account_id AND d.{key} = s.{key} \
+             WHERE d.row_hash IS DISTINCT FROM s.row_hash AND d.job_id <> $1::uuid) "
+        ))
+    }
+
     async fn write_table(
         &mut self,
         table: &TableRows,
@@ -376,16 +449,23 @@ impl PgStore {
             .map(|n| format!("{n} = EXCLUDED.{n}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let keep = if self.holds_others(table.table, account, job).await? {
+            self.keep_replaced(table.table, key, stage).await?
+        } else {
+            String::new()
+        };
         let upsert = format!(
-            "INSERT INTO {t} AS d ({cols}) SELECT {cols} FROM {stage} \
+            "{keep}INSERT INTO {t} AS d ({cols}) SELECT {cols} FROM {stage} \
              ON CONFLICT (account_id, {key}) DO UPDATE SET {sets} \
              WHERE d.row_hash IS DISTINCT FROM EXCLUDED.row_hash \
              RETURNING d.{key}, d.xmax = 0",
             t = table.table
         );
-        let returned = sqlx::query(AssertSqlSafe(upsert))
-            .fetch_all(&mut self.conn)
-            .await?;
+        let mut upsert = sqlx::query(AssertSqlSafe(upsert));
+        if !keep.is_empty() {
+            upsert = upsert.bind(job.to_string());
+        }
+        let returned = upsert.fetch_all(&mut self.conn).await?;
         let at: HashMap<&str, usize> = table.rows[rows.clone()]
             .iter()
             .enumerate()
@@ -676,6 +756,7 @@ impl Sink for PgStore {
         sqlx::raw_sql("BEGIN").execute(&mut self.conn).await?;
         self.in_tx = true;
         self.staged.clear();
+        self.has_others.clear();
         self.lock_account(account).await?;
         self.reap_interrupted(account).await
     }
@@ -810,22 +891,14 @@ impl crate::UndoQueries for PgStore {
 
     async fn undo(&mut self, job: Uuid) -> Result<RollbackSummary, StoreError> {
         let id = job.to_string();
-        // Restores are not versions to keep.
-        sqlx::raw_sql("SET LOCAL ebay_import.restoring = 'on'")
-            .execute(&mut self.conn)
-            .await?;
         let mut summary = RollbackSummary::default();
         for (t, key) in DATA_TABLES {
-            let cols: Vec<String> = sqlx::query_scalar(
-                "SELECT column_name::text FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
-            )
-            .bind(*t)
-            .fetch_all(&mut self.conn)
-            .await?
-            .into_iter()
-            .filter(|c: &String| c != "account_id" && c != key)
-            .collect();
+            let cols: Vec<String> = self
+                .stored_columns(t)
+                .await?
+                .into_iter()
+                .filter(|c| c != "account_id" && c != key)
+                .collect();
             let restored = sqlx::query(AssertSqlSafe(format!(
                 "UPDATE {t} d SET ({cols}) = ROW({h_cols}) FROM {t}_history h \
                  WHERE h.replaced_by = $1::uuid AND h.job_id <> $1::uuid \
