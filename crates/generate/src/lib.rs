@@ -271,6 +271,10 @@ pub struct OrdersReportOptions {
     /// Seller id written in the footer.
     pub seller_id: String,
     pub layout: OrdersLayout,
+    /// The same report a day of shipping later: the same orders, items and keys, with every
+    /// paid order shipped (a day after the date it had, or three days after payment) and so
+    /// with its tracking numbers.
+    pub shipped_later: bool,
 }
 
 impl Default for OrdersReportOptions {
@@ -287,6 +291,7 @@ impl Default for OrdersReportOptions {
             fault_every: None,
             seller_id: "bench_seller".to_string(),
             layout: OrdersLayout::Us,
+            shipped_later: false,
         }
     }
 }
@@ -694,6 +699,11 @@ impl<'a> Gen<'a> {
             Some(paid_day + r.below(3) as usize)
         } else {
             None
+        };
+        // After the draws above, so both variants draw the same numbers.
+        let shipped = match (self.opts.shipped_later, paid) {
+            (true, true) => Some(shipped.map_or(paid_day + 3, |day| day + 1)),
+            _ => shipped,
         };
         let feedback = r.chance(0.25);
         let mut pick = r.below(100);

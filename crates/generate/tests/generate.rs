@@ -515,3 +515,35 @@ fn splitter_self_check() {
     );
     assert_eq!((recs[2].line, recs[2].fields[0].as_str()), (4, "last"));
 }
+
+/// The shipping-updates variant: the same records and keys, every paid order shipped later.
+#[test]
+fn shipped_later_keeps_every_key_and_ships_every_paid_order_later() {
+    let before = opts(3000, 11);
+    let after = OrdersReportOptions {
+        shipped_later: true,
+        ..opts(3000, 11)
+    };
+    let (a, _) = generate(&before);
+    let (b, _) = generate(&after);
+    let (a, _, _) = data_part(&a);
+    let (b, _, _) = data_part(&b);
+    assert_eq!(a.len(), b.len());
+    let (srn, order, paid, shipped) = (
+        col("Sales Record Number"),
+        col("Order Number"),
+        col("Paid On Date"),
+        col("Shipped On Date"),
+    );
+    let mut changed = 0;
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.fields[srn], y.fields[srn]);
+        assert_eq!(x.fields[order], y.fields[order]);
+        if !y.fields[paid].is_empty() {
+            assert!(!y.fields[shipped].is_empty(), "line {}", y.line);
+            assert_ne!(x.fields[shipped], y.fields[shipped], "line {}", y.line);
+            changed += 1;
+        }
+    }
+    assert!(changed > a.len() / 2);
+}

@@ -14,7 +14,7 @@ use ebay_import_generate::{write_orders_report, OrdersLayout, OrdersReportOption
 
 const USAGE: &str = "usage: gen-orders --rows N [--seed S] [--faults-every N] [--lf] [--no-bom] \
 [--no-framing] [--multi-share F] [--unpaid-share F] [--newline-share F] [--seller-id ID] \
-[--layout us|de] [--out FILE]";
+[--layout us|de] [--shipped-later] [--out FILE]";
 
 struct Counting<W> {
     inner: W,
@@ -69,6 +69,7 @@ fn parse_args(args: &[String]) -> Result<(OrdersReportOptions, Option<String>), 
                 }
             }
             "--out" => out = Some(value("--out")?),
+            "--shipped-later" => opts.shipped_later = true,
             "--lf" => opts.crlf = false,
             "--no-bom" => opts.bom = false,
             "--no-framing" => opts.framing = false,
