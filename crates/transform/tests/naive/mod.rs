@@ -942,18 +942,25 @@ pub fn check_batch(
     let typed = validate_batch(schema, fields, &batch, site);
     ensure_eq!(typed.num_rows, rows);
     ensure_eq!(&typed.fields, fields);
+    let outcomes: Vec<Vec<Result<Option<Value>, ErrorCode>>> = fields
+        .iter()
+        .zip(columns)
+        .map(|(&f, cells)| {
+            let ty = schema.fields[f].ty;
+            cells.iter().map(|c| expected(ty, site, c.as_deref())).collect()
+        })
+        .collect();
+    let (row_currency, mixed) = row_currencies(schema, fields, &outcomes, rows);
     let mut want_errors = Vec::new();
     let mut want_notes = Vec::new();
-    // Per row: the currency column's code, else the first money column's symbol, else the site's.
-    let mut from_column: Vec<Option<String>> = vec![None; rows];
-    let mut from_symbol: Vec<Option<String>> = vec![None; rows];
     for (i, (&f, cells)) in fields.iter().zip(columns).enumerate() {
         let ty = schema.fields[f].ty;
-        let outcomes: Vec<_> = cells
-            .iter()
-            .map(|c| expected(ty, site, c.as_deref()))
+        let want: Vec<Option<Value>> = (0..rows)
+            .map(|row| match mixed.contains(&(row, i)) {
+                true => None,
+                false => outcomes[i][row].clone().ok().flatten(),
+            })
             .collect();
-        let want: Vec<Option<Value>> = outcomes.iter().map(|o| o.clone().ok().flatten()).collect();
         let codes = (ty == FieldType::Money).then(|| {
             want.iter()
                 .map(|v| match v {
@@ -971,14 +978,11 @@ pub fn check_batch(
             ty,
             site.code
         );
-        for (row, outcome) in outcomes.iter().enumerate() {
+        for (row, outcome) in outcomes[i].iter().enumerate() {
             match outcome {
                 Err(code) => want_errors.push((row, f, *code)),
-                Ok(Some(Value::Money(_, Some(code)))) if from_symbol[row].is_none() => {
-                    from_symbol[row] = Some(code.clone())
-                }
-                Ok(Some(Value::Str(code))) if ty == FieldType::Currency => {
-                    from_column[row] = Some(code.clone())
+                Ok(Some(_)) if mixed.contains(&(row, i)) => {
+                    want_errors.push((row, f, ErrorCode::InvalidMoney))
                 }
                 Ok(Some(_))
                     if matches!(ty, FieldType::Date | FieldType::DateTime)
@@ -997,13 +1001,9 @@ pub fn check_batch(
         .map(|e| (e.row, e.field, e.code))
         .collect();
     ensure_eq!(got_errors, want_errors);
-    let want_currency: Vec<String> = (0..rows)
-        .map(|r| {
-            from_column[r]
-                .clone()
-                .or(from_symbol[r].clone())
-                .unwrap_or(site.currency.to_string())
-        })
+    let want_currency: Vec<String> = row_currency
+        .into_iter()
+        .map(|c| c.unwrap_or(site.currency.to_string()))
         .collect();
     let got_currency: Vec<String> = typed
         .currency
@@ -1021,4 +1021,47 @@ pub fn check_batch(
         .collect();
     ensure_eq!(notes, want_notes);
     Ok(())
+}
+
+/// Per row, the currency its amounts are in: the currency column's code, else the one most of
+/// its amounts name (the first of a tie), else none; and the amounts (row, field index) that
+/// name another, each an `invalid_money` error and no value.
+fn row_currencies(
+    schema: &ImportSchema,
+    fields: &[usize],
+    outcomes: &[Vec<Result<Option<Value>, ErrorCode>>],
+    rows: usize,
+) -> (Vec<Option<String>>, Vec<(usize, usize)>) {
+    let ty = |i: usize| schema.fields[fields[i]].ty;
+    let mut currencies = Vec::with_capacity(rows);
+    let mut mixed = Vec::new();
+    for row in 0..rows {
+        let given = (0..fields.len()).find_map(|i| match &outcomes[i][row] {
+            Ok(Some(Value::Str(code))) if ty(i) == FieldType::Currency => Some(code.clone()),
+            _ => None,
+        });
+        let named: Vec<(usize, String)> = (0..fields.len())
+            .filter_map(|i| match &outcomes[i][row] {
+                Ok(Some(Value::Money(_, Some(code)))) if ty(i) == FieldType::Money => {
+                    Some((i, code.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        let count = |code: &str| named.iter().filter(|(_, c)| c == code).count();
+        let mut most: Option<&String> = None;
+        for (_, code) in &named {
+            if most.is_none_or(|m| count(code) > count(m)) {
+                most = Some(code);
+            }
+        }
+        let currency = given.or(most.cloned());
+        for (i, code) in &named {
+            if Some(code) != currency.as_ref() {
+                mixed.push((row, *i));
+            }
+        }
+        currencies.push(currency);
+    }
+    (currencies, mixed)
 }
