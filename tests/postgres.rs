@@ -204,6 +204,37 @@ fn row_level_security_confines_every_statement_to_the_account_set_for_it() {
     );
 }
 
+/// What the server says, by SQLSTATE, is the kind of store error callers match on.
+#[test]
+fn server_errors_have_their_kind() {
+    use ebay_import_store::{ErrorKind, StoreError};
+    let Some(env) = Env::postgres("kinds") else {
+        return;
+    };
+    let cases = [
+        ("23505", ErrorKind::Constraint),
+        ("23502", ErrorKind::Constraint),
+        ("53100", ErrorKind::DiskFull),
+        ("40001", ErrorKind::Lock),
+        ("40P01", ErrorKind::Lock),
+        ("55P03", ErrorKind::Lock),
+        ("57P01", ErrorKind::Connection),
+        ("08006", ErrorKind::Connection),
+        ("22012", ErrorKind::Other),
+    ];
+    block_on(async {
+        let mut conn = PgConnection::connect(&env.db_url()).await.expect("connect");
+        for (code, kind) in cases {
+            let raise = format!("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '{code}'; END $$");
+            let e = sqlx::raw_sql(AssertSqlSafe(raise))
+                .execute(&mut conn)
+                .await
+                .expect_err("raised");
+            assert_eq!(StoreError::from(e).kind(), kind, "{code}");
+        }
+    });
+}
+
 #[test]
 fn connection_problems_are_one_clear_line_and_exit_2() {
     let Some(env) = Env::postgres("connect") else {

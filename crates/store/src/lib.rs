@@ -108,16 +108,68 @@ fn describe_migrate(e: &sqlx::migrate::MigrateError) -> String {
     }
 }
 
+/// What kind of failure a [`StoreError`] is, for callers that decide what to do about it
+/// (retry, wait, give up) without reading its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The database cannot be reached, or the connection was lost or ended by the server.
+    Connection,
+    /// A row broke a constraint of the schema (key, not null, check).
+    Constraint,
+    /// The database (or the disk of an output) is full.
+    DiskFull,
+    /// Another writer held a lock too long, a deadlock, or a serialization conflict: the
+    /// same work may succeed when tried again.
+    Lock,
+    /// Anything else: set-up, usage, a missing job, a bug.
+    Other,
+}
+
 impl StoreError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::Connect(_) => ErrorKind::Connection,
+            StoreError::LockTimeout(_) => ErrorKind::Lock,
+            StoreError::Database(e)
+            | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => sqlx_kind(e),
+            StoreError::Sqlite(e) => sqlite_kind(e),
+            StoreError::Output(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+                ErrorKind::DiskFull
+            }
+            _ => ErrorKind::Other,
+        }
+    }
+
     /// Whether the error means the connection itself is gone (terminated, lost).
     pub fn is_connection_lost(&self) -> bool {
-        match self {
-            StoreError::Database(sqlx::Error::Io(_)) => true,
-            StoreError::Database(sqlx::Error::Database(db)) => db
-                .code()
-                .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
-            _ => false,
+        matches!(self, StoreError::Database(_)) && self.kind() == ErrorKind::Connection
+    }
+}
+
+fn sqlx_kind(e: &sqlx::Error) -> ErrorKind {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => {
+            ErrorKind::Connection
         }
+        sqlx::Error::Database(db) => match db.code().as_deref().unwrap_or("") {
+            c if c.starts_with("08") || c.starts_with("57P") => ErrorKind::Connection,
+            c if c.starts_with("23") => ErrorKind::Constraint,
+            "53100" => ErrorKind::DiskFull,
+            "40001" | "40P01" | "55P03" => ErrorKind::Lock,
+            _ => ErrorKind::Other,
+        },
+        _ => ErrorKind::Other,
+    }
+}
+
+fn sqlite_kind(e: &rusqlite::Error) -> ErrorKind {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(C::ConstraintViolation) => ErrorKind::Constraint,
+        Some(C::DiskFull) => ErrorKind::DiskFull,
+        Some(C::DatabaseBusy | C::DatabaseLocked) => ErrorKind::Lock,
+        Some(C::CannotOpen) => ErrorKind::Connection,
+        _ => ErrorKind::Other,
     }
 }
 
@@ -754,6 +806,62 @@ impl JobLog for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_failures_have_their_kind() {
+        let conn = rusqlite::Connection::open_in_memory().expect("open");
+        conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY NOT NULL)")
+            .expect("create");
+        conn.execute("INSERT INTO t VALUES ('a')", [])
+            .expect("insert");
+        let dup = conn.execute("INSERT INTO t VALUES ('a')", []).unwrap_err();
+        assert_eq!(StoreError::Sqlite(dup).kind(), ErrorKind::Constraint);
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("locked.db");
+        let holder = rusqlite::Connection::open(&path).expect("open");
+        holder
+            .execute_batch("CREATE TABLE t (k); BEGIN EXCLUSIVE")
+            .expect("lock");
+        let other = rusqlite::Connection::open(&path).expect("open");
+        other
+            .busy_timeout(std::time::Duration::ZERO)
+            .expect("no wait");
+        let busy = other.execute("INSERT INTO t VALUES (1)", []).unwrap_err();
+        assert_eq!(StoreError::Sqlite(busy).kind(), ErrorKind::Lock);
+
+        let missing = rusqlite::Connection::open_with_flags(
+            dir.path().join("no/such/dir.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+        )
+        .unwrap_err();
+        assert_eq!(StoreError::Sqlite(missing).kind(), ErrorKind::Connection);
+    }
+
+    #[test]
+    fn other_failures_have_their_kind() {
+        let io = |k| std::io::Error::new(k, "x");
+        let cases = [
+            (
+                StoreError::Database(sqlx::Error::Io(io(std::io::ErrorKind::ConnectionReset))),
+                ErrorKind::Connection,
+            ),
+            (StoreError::Connect("refused".into()), ErrorKind::Connection),
+            (StoreError::LockTimeout("waited".into()), ErrorKind::Lock),
+            (
+                StoreError::Output(io(std::io::ErrorKind::StorageFull)),
+                ErrorKind::DiskFull,
+            ),
+            (
+                StoreError::Output(io(std::io::ErrorKind::BrokenPipe)),
+                ErrorKind::Other,
+            ),
+            (StoreError::NoSuchJob("01ab".into()), ErrorKind::Other),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(e.kind(), kind, "{e}");
+        }
+    }
 
     #[test]
     fn passwords_stay_out_of_messages() {

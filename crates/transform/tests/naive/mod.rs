@@ -947,7 +947,10 @@ pub fn check_batch(
         .zip(columns)
         .map(|(&f, cells)| {
             let ty = schema.fields[f].ty;
-            cells.iter().map(|c| expected(ty, site, c.as_deref())).collect()
+            cells
+                .iter()
+                .map(|c| expected(ty, site, c.as_deref()))
+                .collect()
         })
         .collect();
     let (row_currency, mixed) = row_currencies(schema, fields, &outcomes, rows);
