@@ -1036,9 +1036,8 @@ fn row_currencies(
     rows: usize,
 ) -> (Vec<Option<String>>, Vec<(usize, usize)>) {
     let ty = |i: usize| schema.fields[fields[i]].ty;
-    let mut currencies = Vec::with_capacity(rows);
     let mut mixed = Vec::new();
-    for row in 0..rows {
+    let mut settle = |row: usize| {
         let given = (0..fields.len()).find_map(|i| match &outcomes[i][row] {
             Ok(Some(Value::Str(code))) if ty(i) == FieldType::Currency => Some(code.clone()),
             _ => None,
@@ -1064,7 +1063,8 @@ fn row_currencies(
                 mixed.push((row, *i));
             }
         }
-        currencies.push(currency);
-    }
+        currency
+    };
+    let currencies = (0..rows).map(&mut settle).collect();
     (currencies, mixed)
 }
