@@ -512,8 +512,6 @@ impl PgRefresh<'_> {
 }
 
 impl rollup::RefreshQueries for PgRefresh<'_> {
-    type Ref = String;
-
     async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError> {
         let d = &rollup::POSTGRES;
         Ok(
@@ -531,29 +529,27 @@ impl rollup::RefreshQueries for PgRefresh<'_> {
         Ok(found.iter().map(|r| r.get(0)).collect())
     }
 
-    async fn scan(
-        &mut self,
-        keys: &[String],
-    ) -> Result<Vec<rollup::SourceRow<String>>, StoreError> {
-        let sql = rollup::scan(self.rollup, &rollup::POSTGRES);
-        let found = self.rows(sql, false, keys).await?;
-        Ok(found
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect())
-    }
-
-    async fn latest(
-        &mut self,
-        refs: Vec<String>,
-    ) -> Result<rollup::LatestValues<String>, StoreError> {
-        let sql = rollup::latest(self.rollup, &rollup::POSTGRES);
+    async fn summaries(&mut self, keys: &[String]) -> Result<Vec<rollup::RollupRow>, StoreError> {
+        let sql = rollup::summaries(self.rollup, &rollup::POSTGRES);
         let width = self.rollup.latest.len();
-        let found = self.rows(sql, true, &refs).await?;
-        Ok(found
+        let found = self.rows(sql, true, keys).await?;
+        let mut rows = found
             .iter()
-            .map(|r| (r.get(0), (0..width).map(|i| r.get(1 + i)).collect()))
-            .collect())
+            .map(|r| {
+                Ok(rollup::RollupRow {
+                    key: r.try_get(0)?,
+                    latest: (0..width)
+                        .map(|i| r.try_get(1 + i))
+                        .collect::<Result<_, _>>()?,
+                    first: r.try_get(1 + width)?,
+                    last: r.try_get(2 + width)?,
+                    count: r.try_get(3 + width)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        // In the engine's order of keys (bytes), as a refresh by scan gives them.
+        rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        Ok(rows)
     }
 
     async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError> {

@@ -13,19 +13,38 @@ use std::sync::Arc;
 /// The queries of a refresh, as one store runs them for one rollup, account and job.
 #[allow(async_fn_in_trait)]
 pub(crate) trait RefreshQueries {
-    /// How the store names a source row (a rowid, a natural key).
-    type Ref: Clone + Eq + Hash;
     /// The next page of touched groups after `after`, in order: [`Dialect::page`].
     async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError>;
     /// [`written_by_job`] of the keys.
     async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError>;
+    /// The summary rows of the groups, in key order ([`by_scan`], or [`summaries`] as one
+    /// statement).
+    async fn summaries(&mut self, keys: &[String]) -> Result<Vec<RollupRow>, StoreError>;
+    /// Upserts the summary rows, as the store writes imported rows.
+    async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError>;
+}
+
+/// The two queries of a summary computed in the engine: the groups' source rows, narrow, then
+/// the `latest` values of each group's latest row.
+#[allow(async_fn_in_trait)]
+pub(crate) trait ScanQueries {
+    /// How the store names a source row (a rowid, a natural key).
+    type Ref: Clone + Eq + Hash;
     /// [`scan`] of the keys: group, reference, order value, natural key.
     async fn scan(&mut self, keys: &[String]) -> Result<Vec<SourceRow<Self::Ref>>, StoreError>;
     /// [`latest`] of the references, by reference.
     async fn latest(&mut self, refs: Vec<Self::Ref>)
         -> Result<LatestValues<Self::Ref>, StoreError>;
-    /// Upserts the summary rows, as the store writes imported rows.
-    async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError>;
+}
+
+/// The summary rows of the groups, folded in the engine from their scanned source rows.
+pub(crate) async fn by_scan<Q: ScanQueries>(
+    q: &mut Q,
+    keys: &[String],
+) -> Result<Vec<RollupRow>, StoreError> {
+    let groups = fold(q.scan(keys).await?);
+    let latest = q.latest(latest_refs(&groups)).await?;
+    Ok(rows(groups, latest))
 }
 
 /// A scanned source row: group, reference, order value (as text), natural key.
@@ -47,9 +66,7 @@ pub(crate) async fn refresh<Q: RefreshQueries>(
         let Some(last) = keys.last() else { break };
         after = last.clone();
         let already = q.written_by_job(&keys).await?;
-        let groups = fold(q.scan(&keys).await?);
-        let latest = q.latest(latest_refs(&groups)).await?;
-        let table = table(r, &rows(groups, latest));
+        let table = table(r, &q.summaries(&keys).await?);
         let outcomes = q.write(&table).await?;
         add_counts(&mut counts, &table, &outcomes, &already);
     }
@@ -191,6 +208,61 @@ pub(crate) fn latest(r: &Rollup, d: &Dialect) -> String {
     )
 }
 
+/// The summary rows of the given groups as one statement, folded by the server as
+/// [`by_scan`] folds them: per group the earliest and latest order value, the count, and the
+/// `latest` columns of its latest row (by order value, nulls first, then natural key in byte
+/// order), with [`latest`]'s fallback to the table's value from before the job. Parameters:
+/// the account, the job, the groups. Columns: key, `latest`, first, last, count. PostgreSQL.
+pub(crate) fn summaries(r: &Rollup, d: &Dialect) -> String {
+    let (job, account) = (d.job, d.account);
+    let mut sources: Vec<&str> = r
+        .latest
+        .iter()
+        .flat_map(|(_, s)| s.iter().copied())
+        .filter(|&c| c != r.group_by)
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let kept: Vec<String> = r
+        .latest
+        .iter()
+        .map(|(column, sources)| {
+            let from: Vec<String> = sources.iter().map(|c| format!("g.{c}")).collect();
+            format!(
+                "COALESCE({}, CASE WHEN t.job_id = {job} THEN h.{column} ELSE t.{column} END)",
+                from.join(", ")
+            )
+        })
+        .collect();
+    let filter = format!("s.account_id = {account}");
+    let (rows, cond) = (d.rows_by_key)(r.source, r.group_by, &filter, 3);
+    let text = |e: &str| (d.timestamp_text)(e);
+    format!(
+        "SELECT g.{group}, {kept}, {first}, {last}, g.n FROM (\
+         SELECT DISTINCT ON (s.{group}) s.{group}, {sources}, \
+         min(s.{order}) OVER w AS first_value, max(s.{order}) OVER w AS last_value, \
+         count(*) OVER w AS n FROM {rows} WHERE {cond} \
+         WINDOW w AS (PARTITION BY s.{group}) \
+         ORDER BY s.{group}, s.{order} DESC NULLS LAST, s.{key} COLLATE \"C\" DESC) g \
+         LEFT JOIN {table} t ON t.account_id = {account} AND t.{target_key} = g.{group} \
+         LEFT JOIN {table}_history h ON t.job_id = {job} AND h.account_id = t.account_id \
+         AND h.{target_key} = t.{target_key} AND h.replaced_by = {job} AND h.job_id <> {job}",
+        group = r.group_by,
+        kept = kept.join(", "),
+        first = text("g.first_value"),
+        last = text("g.last_value"),
+        sources = sources
+            .iter()
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        order = r.order_by,
+        key = r.source_key,
+        table = r.table,
+        target_key = r.key_column,
+    )
+}
+
 /// One group's summary so far; `R` names a source row (a rowid, a key).
 struct Group<R> {
     first: Option<String>,
@@ -256,13 +328,13 @@ fn rows<R: Eq + Hash>(
         .collect()
 }
 
-/// A summary row: key, latest values, first, last, count.
-struct RollupRow {
-    key: String,
-    latest: Vec<Option<String>>,
-    first: Option<String>,
-    last: Option<String>,
-    count: i64,
+/// A summary row: key, latest values, first, last (order values as text), count.
+pub(crate) struct RollupRow {
+    pub key: String,
+    pub latest: Vec<Option<String>>,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub count: i64,
 }
 
 /// The rows as a table to upsert, typed as an import of the summary table would be.

@@ -789,8 +789,6 @@ impl SqliteRefresh<'_> {
 }
 
 impl rollup::RefreshQueries for SqliteRefresh<'_> {
-    type Ref = i64;
-
     async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError> {
         let d = &rollup::SQLITE;
         let mut page = self
@@ -808,6 +806,18 @@ impl rollup::RefreshQueries for SqliteRefresh<'_> {
         let found = stmt.query_map(params, |r| r.get(0))?;
         Ok(found.collect::<Result<_, _>>()?)
     }
+
+    async fn summaries(&mut self, keys: &[String]) -> Result<Vec<rollup::RollupRow>, StoreError> {
+        rollup::by_scan(self, keys).await
+    }
+
+    async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError> {
+        self.store.write_table(table, &self.account, &self.job)
+    }
+}
+
+impl rollup::ScanQueries for SqliteRefresh<'_> {
+    type Ref = i64;
 
     async fn scan(&mut self, keys: &[String]) -> Result<Vec<rollup::SourceRow<i64>>, StoreError> {
         let sql = rollup::scan(self.rollup, &rollup::SQLITE);
@@ -829,10 +839,6 @@ impl rollup::RefreshQueries for SqliteRefresh<'_> {
             Ok((r.get::<_, i64>(0)?, values))
         })?;
         Ok(found.collect::<Result<_, _>>()?)
-    }
-
-    async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError> {
-        self.store.write_table(table, &self.account, &self.job)
     }
 }
 
