@@ -348,6 +348,82 @@ fn rollback_deletes_inserted_rows_restores_updated_ones_and_refuses_under_later_
 
 // --- 3. the seed's canonical CSV -------------------------------------------------------------
 
+/// Every stored row of the data tables, without the job that wrote it, in key order.
+fn stored_rows(env: &Env) -> Vec<Vec<Option<String>>> {
+    let mut all = Vec::new();
+    for (table, key, cols) in [
+        (
+            "orders",
+            "order_key",
+            &["shipped_on_date", "tracking_number", "total_price"][..],
+        ),
+        ("order_items", "item_key", &["tracking_number", "sold_for"]),
+        (
+            "customers",
+            "username",
+            &["name", "last_order_date", "order_count"],
+        ),
+    ] {
+        let cols: Vec<String> = cols
+            .iter()
+            .chain(&["row_hash"])
+            .map(|c| format!("CAST({c} AS TEXT)"))
+            .collect();
+        all.extend(env.rows(&format!(
+            "SELECT {key}, {} FROM {table} ORDER BY {key}",
+            cols.join(", ")
+        )));
+    }
+    all
+}
+
+/// A day of shipping updates (the same orders, every paid one shipped later): the changed
+/// rows are updated and their versions kept, so rolling the day back restores every row as
+/// the first import stored it.
+#[test]
+fn a_day_of_shipping_updates_updates_the_changed_rows_and_rolls_back_to_the_day_before() {
+    for env in Env::each_store("shipping_day") {
+        let opts = OrdersReportOptions {
+            rows: 400,
+            seed: 5,
+            ..Default::default()
+        };
+        env.generate_orders("day1.csv", &opts);
+        env.generate_orders(
+            "day2.csv",
+            &OrdersReportOptions {
+                shipped_later: true,
+                ..opts
+            },
+        );
+        env.run(&["import", "--account", "a", "--json", "day1.csv"])
+            .expect_code(0);
+        let before = stored_rows(&env);
+        let day2 = env.run(&["import", "--account", "a", "--json", "day2.csv"]);
+        day2.expect_code(0);
+        let j = day2.json();
+        let changed = u(&j, "tables.orders.updated");
+        assert!(changed > 200, "{}: {j}", env.store_name());
+        assert_eq!(u(&j, "tables.orders.inserted"), 0, "{}", env.store_name());
+        let kept = env.count(&format!(
+            "SELECT count(*) FROM orders_history WHERE replaced_by = '{}'",
+            s(&j, "job_id")
+        ));
+        assert_eq!(
+            kept as u64,
+            changed,
+            "{}: one kept version per updated order",
+            env.store_name()
+        );
+        assert_ne!(stored_rows(&env), before);
+
+        let undo = env.run(&["rollback", s(&j, "job_id"), "--json"]);
+        undo.expect_code(0);
+        assert_eq!(u(&undo.json(), "restored.orders"), changed);
+        assert_eq!(stored_rows(&env), before, "{}", env.store_name());
+    }
+}
+
 #[test]
 fn seed_canonical_csv_imports_with_mapped_statuses_money_and_dates() {
     let env = Env::new();
