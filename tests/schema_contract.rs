@@ -97,27 +97,21 @@ fn every_field_has_its_column_of_its_type_in_its_tables_and_their_history() {
                 }
             }
             for rollup in schema.rollups {
-                let mut columns = vec![rollup.key_column, rollup.first, rollup.last, rollup.count];
-                columns.extend(rollup.latest.iter().map(|(c, _)| *c));
-                for column in columns {
-                    assert!(
-                        column_type(&env, &mut tables, rollup.table, column).is_some(),
-                        "{}: {}.{}",
-                        env.store_name(),
-                        rollup.table,
-                        column
-                    );
+                let mut columns: Vec<(&str, &str)> =
+                    [rollup.key_column, rollup.first, rollup.last, rollup.count]
+                        .iter()
+                        .map(|c| (rollup.table, *c))
+                        .collect();
+                for (column, sources) in rollup.latest {
+                    columns.push((rollup.table, column));
+                    columns.extend(sources.iter().map(|s| (rollup.source, *s)));
                 }
-                for (_, sources) in rollup.latest {
-                    for source in *sources {
-                        assert!(
-                            column_type(&env, &mut tables, rollup.source, source).is_some(),
-                            "{}: {}.{}",
-                            env.store_name(),
-                            rollup.source,
-                            source
-                        );
-                    }
+                for (table, column) in columns {
+                    assert!(
+                        column_type(&env, &mut tables, table, column).is_some(),
+                        "{}: {table}.{column}",
+                        env.store_name(),
+                    );
                 }
             }
         }

@@ -67,6 +67,8 @@ pub struct PgStore {
     /// The data tables in which the account held rows of other jobs when the transaction
     /// first wrote to them (only their rows can have versions to keep), by table.
     has_others: HashMap<String, bool>,
+    /// The tables whose last upsert round in this transaction updated rows.
+    updating: HashSet<String>,
 }
 
 /// Opens the connection, named so it shows up as such in `pg_stat_activity`.
@@ -152,6 +154,7 @@ impl PgStore {
             running: HashSet::new(),
             columns: HashMap::new(),
             has_others: HashMap::new(),
+            updating: HashSet::new(),
         })
     }
 
@@ -364,6 +367,46 @@ impl PgStore {
         ))
     }
 
+    /// Runs `upsert` with the `keep` clause in front of it (parameter 1: the job), which costs a
+    /// second index probe per staged row. A round of a table whose last round updated nothing
+    /// (a re-import, mostly unchanged) runs the upsert alone first, under a savepoint, and
+    /// again with the clause only if it did update a row.
+    async fn upsert_keeping(
+        &mut self,
+        table: &str,
+        upsert: &str,
+        keep: &str,
+        job: Uuid,
+    ) -> Result<Vec<sqlx::postgres::PgRow>, StoreError> {
+        let updated = |rows: &[sqlx::postgres::PgRow]| rows.iter().any(|r| !r.get::<bool, _>(1));
+        if !self.updating.contains(table) {
+            sqlx::raw_sql("SAVEPOINT upsert_round")
+                .execute(&mut self.conn)
+                .await?;
+            let returned = sqlx::query(AssertSqlSafe(upsert.to_string()))
+                .fetch_all(&mut self.conn)
+                .await?;
+            if !updated(&returned) {
+                sqlx::raw_sql("RELEASE SAVEPOINT upsert_round")
+                    .execute(&mut self.conn)
+                    .await?;
+                return Ok(returned);
+            }
+            sqlx::raw_sql("ROLLBACK TO SAVEPOINT upsert_round")
+                .execute(&mut self.conn)
+                .await?;
+        }
+        let returned = sqlx::query(AssertSqlSafe(format!("{keep}{upsert}")))
+            .bind(job.to_string())
+            .fetch_all(&mut self.conn)
+            .await?;
+        match updated(&returned) {
+            true => self.updating.insert(table.to_string()),
+            false => self.updating.remove(table),
+        };
+        Ok(returned)
+    }
+
     async fn write_table(
         &mut self,
         table: &TableRows,
@@ -449,23 +492,22 @@ impl PgStore {
             .map(|n| format!("{n} = EXCLUDED.{n}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let keep = if self.holds_others(table.table, account, job).await? {
-            self.keep_replaced(table.table, key, stage).await?
-        } else {
-            String::new()
-        };
         let upsert = format!(
-            "{keep}INSERT INTO {t} AS d ({cols}) SELECT {cols} FROM {stage} \
+            "INSERT INTO {t} AS d ({cols}) SELECT {cols} FROM {stage} \
              ON CONFLICT (account_id, {key}) DO UPDATE SET {sets} \
              WHERE d.row_hash IS DISTINCT FROM EXCLUDED.row_hash \
              RETURNING d.{key}, d.xmax = 0",
             t = table.table
         );
-        let mut upsert = sqlx::query(AssertSqlSafe(upsert));
-        if !keep.is_empty() {
-            upsert = upsert.bind(job.to_string());
-        }
-        let returned = upsert.fetch_all(&mut self.conn).await?;
+        let returned = if self.holds_others(table.table, account, job).await? {
+            let keep = self.keep_replaced(table.table, key, stage).await?;
+            self.upsert_keeping(table.table, &upsert, &keep, job)
+                .await?
+        } else {
+            sqlx::query(AssertSqlSafe(upsert))
+                .fetch_all(&mut self.conn)
+                .await?
+        };
         let at: HashMap<&str, usize> = table.rows[rows.clone()]
             .iter()
             .enumerate()
@@ -753,6 +795,7 @@ impl Sink for PgStore {
         self.in_tx = true;
         self.staged.clear();
         self.has_others.clear();
+        self.updating.clear();
         self.lock_account(account).await?;
         self.reap_interrupted(account).await
     }

@@ -180,17 +180,7 @@ pub(crate) fn scan(r: &Rollup, d: &Dialect) -> String {
 /// job, the row references. Columns: reference, then `latest`.
 pub(crate) fn latest(r: &Rollup, d: &Dialect) -> String {
     let job = d.job;
-    let kept: Vec<String> = r
-        .latest
-        .iter()
-        .map(|(column, sources)| {
-            let from: Vec<String> = sources.iter().map(|c| format!("s.{c}")).collect();
-            format!(
-                "COALESCE({}, CASE WHEN t.job_id = {job} THEN h.{column} ELSE t.{column} END)",
-                from.join(", ")
-            )
-        })
-        .collect();
+    let kept = kept_values(r, d, "s");
     let row_ref = d.row_ref.unwrap_or(r.source_key);
     let filter = format!("s.account_id = {}", d.account);
     let (rows, cond) = (d.rows_by_key)(r.source, row_ref, &filter, 3);
@@ -200,12 +190,30 @@ pub(crate) fn latest(r: &Rollup, d: &Dialect) -> String {
          LEFT JOIN {table}_history h ON t.job_id = {job} AND h.account_id = t.account_id \
          AND h.{target_key} = t.{target_key} AND h.replaced_by = {job} AND h.job_id <> {job} \
          WHERE {cond}",
-        kept = kept.join(", "),
         table = r.table,
         target_key = r.key_column,
         group = r.group_by,
         account = d.account,
     )
+}
+
+/// The `latest` columns read from the source row `alias`: each the first non-null of its
+/// sources, else the summary table's value (`t`) from before the job (`h`, the version the job
+/// replaced, when the job wrote `t`).
+fn kept_values(r: &Rollup, d: &Dialect, alias: &str) -> String {
+    let job = d.job;
+    let kept: Vec<String> = r
+        .latest
+        .iter()
+        .map(|(column, sources)| {
+            let from: Vec<String> = sources.iter().map(|c| format!("{alias}.{c}")).collect();
+            format!(
+                "COALESCE({}, CASE WHEN t.job_id = {job} THEN h.{column} ELSE t.{column} END)",
+                from.join(", ")
+            )
+        })
+        .collect();
+    kept.join(", ")
 }
 
 /// The summary rows of the given groups as one statement, folded by the server as
@@ -223,17 +231,7 @@ pub(crate) fn summaries(r: &Rollup, d: &Dialect) -> String {
         .collect();
     sources.sort_unstable();
     sources.dedup();
-    let kept: Vec<String> = r
-        .latest
-        .iter()
-        .map(|(column, sources)| {
-            let from: Vec<String> = sources.iter().map(|c| format!("g.{c}")).collect();
-            format!(
-                "COALESCE({}, CASE WHEN t.job_id = {job} THEN h.{column} ELSE t.{column} END)",
-                from.join(", ")
-            )
-        })
-        .collect();
+    let kept = kept_values(r, d, "g");
     let filter = format!("s.account_id = {account}");
     let (rows, cond) = (d.rows_by_key)(r.source, r.group_by, &filter, 3);
     let text = |e: &str| (d.timestamp_text)(e);
@@ -248,7 +246,6 @@ pub(crate) fn summaries(r: &Rollup, d: &Dialect) -> String {
          LEFT JOIN {table}_history h ON t.job_id = {job} AND h.account_id = t.account_id \
          AND h.{target_key} = t.{target_key} AND h.replaced_by = {job} AND h.job_id <> {job}",
         group = r.group_by,
-        kept = kept.join(", "),
         first = text("g.first_value"),
         last = text("g.last_value"),
         sources = sources
