@@ -64,9 +64,8 @@ pub struct PgStore {
     running: HashSet<Uuid>,
     /// The columns of each data table, as the database has them (read once).
     columns: HashMap<String, Vec<String>>,
-    /// The data tables in which the account held rows of other jobs when the transaction
-    /// first wrote to them (only their rows can have versions to keep), by table.
-    has_others: HashMap<String, bool>,
+    /// Whether the account has other jobs, asked once per transaction ([`Self::holds_others`]).
+    others: Option<bool>,
     /// The tables whose last upsert round in this transaction updated rows.
     updating: HashSet<String>,
 }
@@ -153,7 +152,7 @@ impl PgStore {
             staged: HashSet::new(),
             running: HashSet::new(),
             columns: HashMap::new(),
-            has_others: HashMap::new(),
+            others: None,
             updating: HashSet::new(),
         })
     }
@@ -318,26 +317,23 @@ impl PgStore {
         Ok(cols)
     }
 
-    /// Whether the account holds rows of `table` that other jobs wrote: only such rows have
-    /// versions to keep when replaced. Asked once per transaction and table, before its first
-    /// write, so a backfill into an empty account skips the history statement altogether.
-    async fn holds_others(
-        &mut self,
-        table: &str,
-        account: Uuid,
-        job: Uuid,
-    ) -> Result<bool, StoreError> {
-        if let Some(&held) = self.has_others.get(table) {
+    /// Whether rows of the account may have been written by other jobs: only such rows have
+    /// versions to keep when replaced. A row's job is one of its account's jobs, so an account
+    /// with no other job (a backfill into a new account) holds none. Asked once per
+    /// transaction (another job may run between two `--commit-every` parts), by the jobs'
+    /// index: whatever the account already stores, it costs one lookup.
+    async fn holds_others(&mut self, account: Uuid, job: Uuid) -> Result<bool, StoreError> {
+        if let Some(held) = self.others {
             return Ok(held);
         }
-        let held: bool = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT EXISTS (SELECT 1 FROM {table} WHERE account_id = $1::uuid AND job_id <> $2::uuid)"
-        )))
+        let held: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM import_jobs WHERE account_id = $1::uuid AND id <> $2::uuid)",
+        )
         .bind(account.to_string())
         .bind(job.to_string())
         .fetch_one(&mut self.conn)
         .await?;
-        self.has_others.insert(table.to_string(), held);
+        self.others = Some(held);
         Ok(held)
     }
 
@@ -499,7 +495,7 @@ impl PgStore {
              RETURNING d.{key}, d.xmax = 0",
             t = table.table
         );
-        let returned = if self.holds_others(table.table, account, job).await? {
+        let returned = if self.holds_others(account, job).await? {
             let keep = self.keep_replaced(table.table, key, stage).await?;
             self.upsert_keeping(table.table, &upsert, &keep, job)
                 .await?
@@ -794,7 +790,7 @@ impl Sink for PgStore {
         sqlx::raw_sql("BEGIN").execute(&mut self.conn).await?;
         self.in_tx = true;
         self.staged.clear();
-        self.has_others.clear();
+        self.others = None;
         self.updating.clear();
         self.lock_account(account).await?;
         self.reap_interrupted(account).await
