@@ -118,12 +118,7 @@ fn job_lines(j: &JobRecord, warnings: &[String], out: &mut String) {
         );
     }
     if !j.errors_by_code.is_empty() {
-        let codes: Vec<String> = j
-            .errors_by_code
-            .iter()
-            .map(|(c, n)| format!("{c} {n}"))
-            .collect();
-        let _ = writeln!(out, "  rejects by code: {}", codes.join(", "));
+        let _ = writeln!(out, "  rejects by code: {}", counts_list(&j.errors_by_code));
     }
     for w in warnings {
         let _ = writeln!(out, "  warning: {}", escape_controls(w));
@@ -140,6 +135,17 @@ impl<I: Iterator<Item: std::fmt::Debug> + Clone> std::fmt::Debug for DebugList<I
 }
 
 /// `inspect` for people, written as it goes: a long record is not copied into one string.
+/// `name n, name n, …` of counts by name.
+fn counts_list<'a, K: std::fmt::Display + 'a, N: std::fmt::Display + 'a>(
+    counts: impl IntoIterator<Item = (&'a K, &'a N)>,
+) -> String {
+    let items: Vec<String> = counts
+        .into_iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    items.join(", ")
+}
+
 pub fn inspect_text(r: &InspectReport, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "encoding:  {}", r.encoding)?;
     writeln!(out, "delimiter: {}", r.delimiter)?;
@@ -170,12 +176,7 @@ pub fn inspect_text(r: &InspectReport, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "missing:   {}", r.missing_columns.join(", "))?;
     }
     if !r.skipped_counts.is_empty() {
-        let counts: Vec<String> = r
-            .skipped_counts
-            .iter()
-            .map(|(reason, n)| format!("{reason} {n}"))
-            .collect();
-        writeln!(out, "skipped:   {}", counts.join(", "))?;
+        writeln!(out, "skipped:   {}", counts_list(&r.skipped_counts))?;
     }
     for w in &r.warnings {
         writeln!(out, "warning:   {}", escape_controls(w))?;

@@ -143,6 +143,25 @@ impl JobRecord {
         ]
     }
 
+    /// A record from a row of [`JOB_COLUMNS`], each column read as an integer or as text by
+    /// the store's accessors (`int(i)`, `text(i)`).
+    pub(crate) fn from_row<E>(
+        mut int: impl FnMut(usize) -> Result<Option<i64>, E>,
+        mut text: impl FnMut(usize) -> Result<Option<String>, E>,
+    ) -> Result<JobRecord, E> {
+        let values = JOB_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, (_, t))| {
+                Ok(match t {
+                    ColumnType::Int => JobValue::Int(int(i)?),
+                    _ => JobValue::Text(text(i)?),
+                })
+            })
+            .collect::<Result<Vec<_>, E>>()?;
+        Ok(JobRecord::from_values(values))
+    }
+
     /// A record from its values in [`JOB_COLUMNS`] order.
     pub(crate) fn from_values(values: Vec<JobValue>) -> JobRecord {
         let mut v = values.into_iter();

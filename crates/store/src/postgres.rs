@@ -23,7 +23,7 @@
 //! SQL text is built only from the static schema's column names; every value from a file
 //! travels as COPY data or a bound parameter.
 
-use crate::jobs::{select_list, upsert_sql, ColumnType, JobValue, JOB_COLUMNS};
+use crate::jobs::{select_list, upsert_sql, ColumnType, JobValue};
 use crate::pg_tls::{self, Tls};
 use crate::pgcopy::CopyWriter;
 use crate::rollup;
@@ -617,17 +617,7 @@ fn job_param(i: usize, t: ColumnType) -> String {
 }
 
 fn job_from_row(row: &sqlx::postgres::PgRow) -> Result<JobRecord, StoreError> {
-    let values = JOB_COLUMNS
-        .iter()
-        .enumerate()
-        .map(|(i, (_, t))| {
-            Ok(match t {
-                ColumnType::Int => JobValue::Int(row.try_get(i)?),
-                _ => JobValue::Text(row.try_get(i)?),
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(JobRecord::from_values(values))
+    Ok(JobRecord::from_row(|i| row.try_get(i), |i| row.try_get(i))?)
 }
 
 /// Refuses to read a database whose schema is not this build's (reading never migrates).

@@ -12,7 +12,7 @@
 //! SQL text is built only from the static schema's column names; every value from a file is a
 //! bound parameter.
 
-use crate::jobs::{select_list, upsert_sql, ColumnType};
+use crate::jobs::{select_list, upsert_sql};
 use crate::rollup;
 use crate::runlock::RunLocks;
 use crate::wait::Wait;
@@ -632,18 +632,7 @@ impl SqliteStore {
 
 /// A job record from a row of its columns: integers and text as SQLite holds them.
 fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
-    use crate::jobs::{JobValue, JOB_COLUMNS};
-    let values = JOB_COLUMNS
-        .iter()
-        .enumerate()
-        .map(|(i, (_, t))| {
-            Ok(match t {
-                ColumnType::Int => JobValue::Int(row.get(i)?),
-                _ => JobValue::Text(row.get(i)?),
-            })
-        })
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(JobRecord::from_values(values))
+    JobRecord::from_row(|i| row.get(i), |i| row.get(i))
 }
 
 impl Sink for SqliteStore {
