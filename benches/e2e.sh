@@ -31,51 +31,21 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=benches/common.sh
+source benches/common.sh
 
 ROWS="${E2E_ROWS:-1000000}"
 RUNS="${E2E_RUNS:-3}"
 WARMUP="${E2E_WARMUP:-1}"
 FAULTS_EVERY="${E2E_FAULTS_EVERY:-1000}"
-OUT="${E2E_OUT:-bench-out}"
-TARGET="${CARGO_TARGET_DIR:-target}"
 POLARS_TARGET="${E2E_POLARS_TARGET_DIR:-target/polars-peer}"
-BIN="$TARGET/release/ebay-import"
-GEN="$TARGET/release/gen-orders"
 GEN_LISTINGS="$TARGET/release/gen-listings"
 PEER="$POLARS_TARGET/release/polars-peer"
 
 mkdir -p "$OUT"
-log() { printf '%s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
-
-now() {
-  if [[ -n "${EPOCHREALTIME:-}" ]]; then printf '%s\n' "${EPOCHREALTIME/,/.}"; else date +%s.%N; fi
-}
-
-# json_field NAME FILE: a top-level number or string of a one-line JSON object.
-json_field() {
-  sed -n "s/.*\"$1\":[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" "$2" | head -n 1
-}
-
-# median: of the numbers on stdin.
-median() {
-  sort -g | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "nan"; exit }
-    if (NR % 2) printf "%.6f\n", v[(NR + 1) / 2]
-    else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# group: 1234567.8 -> 1,234,568
-group() {
-  awk -v n="$1" 'BEGIN {
-    s = sprintf("%.0f", n); neg = (substr(s, 1, 1) == "-"); if (neg) s = substr(s, 2)
-    out = ""; while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
-    printf "%s%s%s\n", (neg ? "-" : ""), s, out }'
-}
-
-calc() { awk "BEGIN { printf \"%.6f\n\", $1 }"; }
 
 HAVE_TIME=0
 if command -v /usr/bin/time >/dev/null 2>&1 && /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
@@ -100,7 +70,6 @@ with_rss() {
   fi
 }
 
-PG_URL="${E2E_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 PG_DB=ebay_import_e2e
 RAW_COLUMNS="$(for i in $(seq 1 82); do printf 'c%s text, ' "$i"; done)"
 RAW_COLUMNS="${RAW_COLUMNS%, }"

@@ -146,6 +146,7 @@ impl KeyedRowModel {
             key_column: derived.key_column,
             columns,
             rows: Vec::new(),
+            rewrites: false,
         };
         (table, keys)
     }
@@ -175,6 +176,7 @@ impl RowModel for KeyedRowModel {
             key_column: self.model.key_column,
             columns,
             rows: Vec::new(),
+            rewrites: false,
         }];
         let mut hashes = vec![hash_rows(&tables[0].columns, n, |r| keys.is_valid(r))];
         let mut derived_keys = Vec::new();
@@ -300,7 +302,10 @@ impl KeyedResolver {
                     rejects.push(reject);
                     continue;
                 }
-                Some(Seen { line: first, .. }) => self.seen.insert(key_hash, first, content),
+                Some(Seen { line: first, .. }) => {
+                    self.seen.insert(key_hash, first, content);
+                    tables[0].rewrites = true;
+                }
             }
             tables[0].rows.push(RowWrite {
                 row,

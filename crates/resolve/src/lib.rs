@@ -113,6 +113,9 @@ pub struct TableRows {
     /// Column name and values (one value per batch row).
     pub columns: Vec<(&'static str, ArrayRef)>,
     pub rows: Vec<RowWrite>,
+    /// Whether a row rewrites a key that an earlier batch of the job wrote (`--on-duplicate
+    /// last-wins`): a store that copies a new account's rows straight in must upsert these.
+    pub rewrites: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

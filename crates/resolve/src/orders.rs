@@ -183,12 +183,14 @@ impl OrdersModel {
                 key_column: "order_key",
                 columns: order_cols,
                 rows: Vec::new(),
+                rewrites: false,
             },
             TableRows {
                 table: items,
                 key_column: "item_key",
                 columns: item_cols,
                 rows: Vec::new(),
+                rewrites: false,
             },
         ]
     }
@@ -591,8 +593,11 @@ impl OrdersResolver {
             .fold(0u64, |acc, (_, _, w)| acc.rotate_left(5) ^ w.hash);
         let key_hash = xxh3_64(group.key.as_bytes());
         let first_line = self.pending(oabs).batch.positions[orow as usize].line;
-        match self.seen.get(key_hash) {
-            None => self.seen.insert(key_hash, first_line, content),
+        let rewrite = match self.seen.get(key_hash) {
+            None => {
+                self.seen.insert(key_hash, first_line, content);
+                false
+            }
             Some(seen) if seen.same_content(content) => {
                 for &(abs, row) in &group.rows {
                     self.pending(abs).fates[row as usize] = RecordFate::Repeated;
@@ -613,10 +618,13 @@ impl OrdersResolver {
             }
             Some(Seen { line, .. }) => {
                 self.seen.insert(key_hash, line, content);
+                true
             }
-        }
+        };
         for ((abs, _), table, write) in writes {
-            self.pending(abs).tables[table].rows.push(write);
+            let rows = &mut self.pending(abs).tables[table];
+            rows.rewrites |= rewrite;
+            rows.rows.push(write);
         }
     }
 

@@ -92,6 +92,13 @@ fn describe_sqlx(e: &sqlx::Error) -> String {
             Some(code) => format!("the database said: {} (SQLSTATE {code})", db.message()),
             None => format!("the database said: {}", db.message()),
         },
+        // The server's reason is lost when it closes the connection while a COPY is still
+        // sending: the reset that answers the data drops it before it is read.
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "lost the connection to the database: the server closed it without a reason that \
+             reached this command (a restart, a crash, or an administrator ending it)"
+                .to_string()
+        }
         sqlx::Error::Io(io) => format!("lost the connection to the database: {io}"),
         e => format!("database error: {e}"),
     }

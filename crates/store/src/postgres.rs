@@ -68,6 +68,37 @@ pub struct PgStore {
     others: Option<bool>,
     /// The tables whose last upsert round in this transaction updated rows.
     updating: HashSet<String>,
+    /// The account's partition of each data table the transaction wrote.
+    partitions: HashMap<&'static str, Partition>,
+}
+
+/// The account's partition of a data table, as the current transaction found or made it.
+/// The account's rows are written to it directly, not through the parent table: routing
+/// costs a lookup per row, and a partitioned table cannot return a row's `xmax` (which tells
+/// an inserted row from an updated one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Partition {
+    /// Its name, quoted.
+    name: String,
+    state: PartitionState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PartitionState {
+    /// It was there: rows are upserted.
+    Found,
+    /// Made by this transaction as a standalone table, without indexes, attached at the
+    /// commit: rows are copied straight in.
+    Loading,
+    /// Made by this transaction and attached: every row in it is the transaction's.
+    Attached,
+}
+
+impl Partition {
+    /// Whether every row in it is the transaction's.
+    fn made_here(&self) -> bool {
+        self.state != PartitionState::Found
+    }
 }
 
 /// Opens the connection, named so it shows up as such in `pg_stat_activity`.
@@ -123,9 +154,9 @@ fn tcp_no_delay() {
 fn tcp_no_delay() {}
 
 impl PgStore {
-    /// Connects to a `postgres://` URL. To write, the embedded migrations are applied (sqlx
-    /// takes an advisory lock around them, so concurrent imports wait their turn); to read,
-    /// the schema must be this build's, and nothing is written.
+    /// Connects to a `postgres://` URL. To write, the embedded migrations are applied when the
+    /// schema is not this build's yet (sqlx takes an advisory lock around them, so concurrent
+    /// imports wait their turn); to read, the schema must be this build's, and nothing is written.
     pub async fn open(
         url: &str,
         access: Access,
@@ -138,7 +169,13 @@ impl PgStore {
         })?;
         let mut conn = connect(&pg, &tls, &target).await?;
         match access {
-            Access::Write => MIGRATOR.run(&mut conn).await?,
+            // A schema that is this build's is not migrated again, so a role that may write
+            // rows but create nothing (a loader) imports into it.
+            Access::Write => {
+                if check_schema(&mut conn, &target).await.is_err() {
+                    MIGRATOR.run(&mut conn).await?
+                }
+            }
             Access::Read => check_schema(&mut conn, &target).await?,
         }
         Ok(PgStore {
@@ -154,6 +191,7 @@ impl PgStore {
             columns: HashMap::new(),
             others: None,
             updating: HashSet::new(),
+            partitions: HashMap::new(),
         })
     }
 
@@ -345,6 +383,7 @@ impl PgStore {
     async fn keep_replaced(
         &mut self,
         table: &str,
+        target: &str,
         key: &str,
         stage: &str,
     ) -> Result<String, StoreError> {
@@ -357,7 +396,7 @@ impl PgStore {
             .join(", ");
         Ok(format!(
             "WITH kept AS (INSERT INTO {table}_history ({list}, replaced_by) \
-             SELECT {from_d}, $1::uuid FROM {stage} s JOIN {table} d \
+             SELECT {from_d}, $1::uuid FROM {stage} s JOIN {target} d \
              ON d.account_id = s.account_id AND d.{key} = s.{key} \
              WHERE d.row_hash IS DISTINCT FROM s.row_hash AND d.job_id <> $1::uuid) "
         ))
@@ -403,12 +442,109 @@ impl PgStore {
         Ok(returned)
     }
 
+    /// The account's partition of `table`. The transaction's first write of a table finds
+    /// it, or makes it: as a standalone table to load and attach when this role owns the
+    /// tables, else empty and attached by `ebay_import_add_partition` (which runs as their
+    /// owner).
+    async fn partition(
+        &mut self,
+        table: &'static str,
+        account: Uuid,
+    ) -> Result<Partition, StoreError> {
+        if let Some(p) = self.partitions.get(table) {
+            return Ok(p.clone());
+        }
+        let (name, found, may_load): (String, bool, bool) = sqlx::query_as(
+            "SELECT ebay_import_partition($1, $2::uuid), \
+             to_regclass(quote_ident(ebay_import_partition($1, $2::uuid))) IS NOT NULL, \
+             has_schema_privilege(current_schema(), 'CREATE') AND pg_has_role(c.relowner, 'USAGE') \
+             FROM pg_class c WHERE c.oid = $1::regclass",
+        )
+        .bind(table)
+        .bind(account.to_string())
+        .fetch_one(&mut self.conn)
+        .await?;
+        let state = if found {
+            PartitionState::Found
+        } else {
+            let make = match may_load {
+                true => "SELECT ebay_import_new_partition($1, $2::uuid)",
+                false => "SELECT ebay_import_add_partition($1, $2::uuid)",
+            };
+            sqlx::query(make)
+                .bind(table)
+                .bind(account.to_string())
+                .execute(&mut self.conn)
+                .await?;
+            match may_load {
+                true => PartitionState::Loading,
+                false => PartitionState::Attached,
+            }
+        };
+        let made = Partition {
+            name: format!("\"{name}\""),
+            state,
+        };
+        self.partitions.insert(table, made.clone());
+        Ok(made)
+    }
+
+    /// Whether the transaction made the account's partition of `table` (every row in it is
+    /// the transaction's).
+    fn made_here(&self, table: &str) -> bool {
+        self.partitions.get(table).is_some_and(Partition::made_here)
+    }
+
+    /// Attaches the account's partition of `table`, which builds its indexes.
+    async fn attach(&mut self, table: &'static str, account: Uuid) -> Result<(), StoreError> {
+        sqlx::query("SELECT ebay_import_attach($1, $2::uuid)")
+            .bind(table)
+            .bind(account.to_string())
+            .execute(&mut self.conn)
+            .await?;
+        if let Some(p) = self.partitions.get_mut(table) {
+            p.state = PartitionState::Attached;
+        }
+        Ok(())
+    }
+
+    /// Attaches every partition still loading, in the order of their tables' names.
+    async fn attach_loaded(&mut self) -> Result<(), StoreError> {
+        let Some(account) = self.account else {
+            return Ok(());
+        };
+        let mut loading: Vec<&'static str> = self
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.state == PartitionState::Loading)
+            .map(|(t, _)| *t)
+            .collect();
+        loading.sort_unstable();
+        for table in loading {
+            self.attach(table, account).await?;
+        }
+        Ok(())
+    }
+
     async fn write_table(
         &mut self,
         table: &TableRows,
         account: Uuid,
         job: Uuid,
     ) -> Result<Vec<Outcome>, StoreError> {
+        let partition = self.partition(table.table, account).await?;
+        if partition.state == PartitionState::Loading {
+            let mut keys = HashSet::new();
+            let repeats = table.rows.iter().any(|r| !keys.insert(r.key.as_str()));
+            if !table.rewrites && !repeats {
+                let all = 0..table.rows.len();
+                self.copy_rows(&partition.name, table, all, account, job)
+                    .await?;
+                return Ok(vec![Outcome::Inserted; table.rows.len()]);
+            }
+            // A key written before is upserted, through the unique index the attach builds.
+            self.attach(table.table, account).await?;
+        }
         let stage = format!("stage_{}", table.table);
         if self.staged.insert(stage.clone()) {
             sqlx::raw_sql(AssertSqlSafe(format!(
@@ -446,22 +582,19 @@ impl PgStore {
         Ok(())
     }
 
-    async fn upsert_round(
+    /// Copies the rows (binary COPY) into `target`: the table's staging table, or the
+    /// account's partition while it loads.
+    async fn copy_rows(
         &mut self,
+        target: &str,
         table: &TableRows,
-        stage: &str,
         rows: std::ops::Range<usize>,
         account: Uuid,
         job: Uuid,
-        outcomes: &mut [Outcome],
     ) -> Result<(), StoreError> {
-        let mut names: Vec<&str> = vec!["account_id"];
-        names.extend(table.columns.iter().map(|(n, _)| *n));
-        names.extend(["row_hash", "job_id", "source_line"]);
-        let cols = names.join(", ");
-
+        let names = stored_names(table);
         let mut copy = CopyWriter::new();
-        for r in &table.rows[rows.clone()] {
+        for r in &table.rows[rows] {
             copy.tuple(names.len() as u16);
             copy.uuid(&account);
             for (_, col) in &table.columns {
@@ -471,17 +604,39 @@ impl PgStore {
             copy.uuid(&job);
             copy.int8(r.line as i64);
         }
-        sqlx::raw_sql(AssertSqlSafe(format!("TRUNCATE {stage}")))
-            .execute(&mut self.conn)
-            .await?;
+        let cols = names.join(", ");
         let mut sink = self
             .conn
-            .copy_in_raw(&format!("COPY {stage} ({cols}) FROM STDIN (FORMAT binary)"))
+            .copy_in_raw(&format!(
+                "COPY {target} ({cols}) FROM STDIN (FORMAT binary)"
+            ))
             .await?;
         sink.send(copy.finish()).await?;
         sink.finish().await?;
+        Ok(())
+    }
 
+    async fn upsert_round(
+        &mut self,
+        table: &TableRows,
+        stage: &str,
+        rows: std::ops::Range<usize>,
+        account: Uuid,
+        job: Uuid,
+        outcomes: &mut [Outcome],
+    ) -> Result<(), StoreError> {
+        sqlx::raw_sql(AssertSqlSafe(format!("TRUNCATE {stage}")))
+            .execute(&mut self.conn)
+            .await?;
+        self.copy_rows(stage, table, rows.clone(), account, job)
+            .await?;
+        let names = stored_names(table);
+        let cols = names.join(", ");
         let key = table.key_column;
+        let target = match self.partitions.get(table.table) {
+            Some(p) => p.name.clone(),
+            None => table.table.to_string(),
+        };
         let sets = names
             .iter()
             .filter(|n| **n != "account_id" && **n != key)
@@ -489,14 +644,13 @@ impl PgStore {
             .collect::<Vec<_>>()
             .join(", ");
         let upsert = format!(
-            "INSERT INTO {t} AS d ({cols}) SELECT {cols} FROM {stage} \
+            "INSERT INTO {target} AS d ({cols}) SELECT {cols} FROM {stage} \
              ON CONFLICT (account_id, {key}) DO UPDATE SET {sets} \
              WHERE d.row_hash IS DISTINCT FROM EXCLUDED.row_hash \
-             RETURNING d.{key}, d.xmax = 0",
-            t = table.table
+             RETURNING d.{key}, d.xmax = 0"
         );
         let returned = if self.holds_others(account, job).await? {
-            let keep = self.keep_replaced(table.table, key, stage).await?;
+            let keep = self.keep_replaced(table.table, &target, key, stage).await?;
             self.upsert_keeping(table.table, &upsert, &keep, job)
                 .await?
         } else {
@@ -524,15 +678,55 @@ impl PgStore {
     }
 }
 
+/// The columns a table's rows are stored in: the account, the row's columns, then the
+/// row's hash, job and line.
+fn stored_names(table: &TableRows) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = vec!["account_id"];
+    names.extend(table.columns.iter().map(|(n, _)| *n));
+    names.extend(["row_hash", "job_id", "source_line"]);
+    names
+}
+
 /// A summary refresh's queries on PostgreSQL: source rows are named by their natural key.
 struct PgRefresh<'a> {
     store: &'a mut PgStore,
     rollup: &'static Rollup,
     account: Uuid,
     job: Uuid,
+    /// The source's partition is the transaction's: its groups are all touched, paged from
+    /// it by range instead of from a table of touched keys.
+    whole: bool,
+    /// The summary table's partition is the transaction's, so no earlier part of the job
+    /// wrote in it.
+    fresh: bool,
+    /// Whether the cursor over every group (when `whole`) is open.
+    declared: bool,
 }
 
 impl PgRefresh<'_> {
+    /// The summary rows of [`rollup::summaries`].
+    fn rollup_rows(
+        &self,
+        found: &[sqlx::postgres::PgRow],
+    ) -> Result<Vec<rollup::RollupRow>, StoreError> {
+        let width = self.rollup.latest.len();
+        let rows = found
+            .iter()
+            .map(|r| {
+                Ok(rollup::RollupRow {
+                    key: r.try_get(0)?,
+                    latest: (0..width)
+                        .map(|i| r.try_get(1 + i))
+                        .collect::<Result<_, _>>()?,
+                    first: r.try_get(1 + width)?,
+                    last: r.try_get(2 + width)?,
+                    count: r.try_get(3 + width)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(rows)
+    }
+
     /// The rows of a refresh query whose parameters are the account, the job when `of_job`,
     /// and a list.
     async fn rows(
@@ -550,6 +744,39 @@ impl PgRefresh<'_> {
 }
 
 impl rollup::RefreshQueries for PgRefresh<'_> {
+    /// Touched groups page by page; or, when `whole`, every group of the account from one
+    /// statement (one scan and sort of the source instead of a lookup per group), fetched
+    /// through a cursor a page at a time.
+    async fn next_page(&mut self, after: &str) -> Result<rollup::Page, StoreError> {
+        if !self.whole {
+            return rollup::page_by_keys(self, after).await;
+        }
+        if !std::mem::replace(&mut self.declared, true) {
+            let sql = rollup::summaries(self.rollup, &rollup::POSTGRES, true);
+            sqlx::query(AssertSqlSafe(format!(
+                "DECLARE rollup_groups NO SCROLL CURSOR FOR {sql}"
+            )))
+            .bind(self.account.to_string())
+            .bind(self.job.to_string())
+            .execute(&mut self.store.conn)
+            .await?;
+        }
+        let found = sqlx::query(AssertSqlSafe(format!(
+            "FETCH {} FROM rollup_groups",
+            rollup::PAGE
+        )))
+        .fetch_all(&mut self.store.conn)
+        .await?;
+        let rows = self.rollup_rows(&found)?;
+        let Some(last) = rows.last().map(|r| r.key.clone()) else {
+            sqlx::raw_sql("CLOSE rollup_groups")
+                .execute(&mut self.store.conn)
+                .await?;
+            return Ok((rows, None));
+        };
+        Ok((rows, Some(last)))
+    }
+
     async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError> {
         let d = &rollup::POSTGRES;
         Ok(
@@ -562,29 +789,18 @@ impl rollup::RefreshQueries for PgRefresh<'_> {
     }
 
     async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError> {
+        if self.fresh {
+            return Ok(HashSet::new());
+        }
         let sql = rollup::written_by_job(self.rollup, &rollup::POSTGRES);
         let found = self.rows(sql, true, keys).await?;
         Ok(found.iter().map(|r| r.get(0)).collect())
     }
 
     async fn summaries(&mut self, keys: &[String]) -> Result<Vec<rollup::RollupRow>, StoreError> {
-        let sql = rollup::summaries(self.rollup, &rollup::POSTGRES);
-        let width = self.rollup.latest.len();
+        let sql = rollup::summaries(self.rollup, &rollup::POSTGRES, false);
         let found = self.rows(sql, true, keys).await?;
-        let mut rows = found
-            .iter()
-            .map(|r| {
-                Ok(rollup::RollupRow {
-                    key: r.try_get(0)?,
-                    latest: (0..width)
-                        .map(|i| r.try_get(1 + i))
-                        .collect::<Result<_, _>>()?,
-                    first: r.try_get(1 + width)?,
-                    last: r.try_get(2 + width)?,
-                    count: r.try_get(3 + width)?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let mut rows = self.rollup_rows(&found)?;
         // In the engine's order of keys (bytes), as a refresh by scan gives them.
         rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         Ok(rows)
@@ -782,6 +998,7 @@ impl Sink for PgStore {
         self.staged.clear();
         self.others = None;
         self.updating.clear();
+        self.partitions.clear();
         self.lock_account(account).await?;
         self.reap_interrupted(account).await
     }
@@ -824,6 +1041,10 @@ impl Sink for PgStore {
     }
 
     async fn touch(&mut self, rollup: &'static Rollup, keys: &[String]) -> Result<(), StoreError> {
+        if self.made_here(rollup.source) {
+            // The refresh takes every group of a partition this transaction made.
+            return Ok(());
+        }
         let d = &rollup::POSTGRES;
         self.keys_table(rollup).await?;
         sqlx::query(AssertSqlSafe(d.on_keys(d.add_keys, rollup)))
@@ -840,24 +1061,42 @@ impl Sink for PgStore {
         rollup: &'static Rollup,
     ) -> Result<[u64; 3], StoreError> {
         let d = &rollup::POSTGRES;
-        self.keys_table(rollup).await?;
+        // The source's rows are read through its parent, by its indexes.
+        if self
+            .partitions
+            .get(rollup.source)
+            .is_some_and(|p| p.state == PartitionState::Loading)
+        {
+            self.attach(rollup.source, account).await?;
+        }
+        let whole = self.made_here(rollup.source);
+        let fresh = self.partition(rollup.table, account).await?.made_here();
+        if !whole {
+            self.keys_table(rollup).await?;
+        }
         let counts = rollup::refresh(
             &mut PgRefresh {
                 store: self,
                 rollup,
                 account,
                 job,
+                whole,
+                fresh,
+                declared: false,
             },
             rollup,
         )
         .await?;
-        sqlx::raw_sql(AssertSqlSafe(d.on_keys(d.clear_keys, rollup)))
-            .execute(&mut self.conn)
-            .await?;
+        if !whole {
+            sqlx::raw_sql(AssertSqlSafe(d.on_keys(d.clear_keys, rollup)))
+                .execute(&mut self.conn)
+                .await?;
+        }
         Ok(counts)
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {
+        self.attach_loaded().await?;
         crash::point("commit");
         sqlx::raw_sql("COMMIT").execute(&mut self.conn).await?;
         crash::point("committed");
@@ -870,6 +1109,7 @@ impl Sink for PgStore {
             return Ok(());
         }
         self.in_tx = false;
+        self.partitions.clear();
         // A session setting made inside the transaction goes with it.
         self.account = None;
         // A lost connection has rolled the transaction back already; a new one lets the

@@ -13,6 +13,9 @@ use std::sync::Arc;
 /// The queries of a refresh, as one store runs them for one rollup, account and job.
 #[allow(async_fn_in_trait)]
 pub(crate) trait RefreshQueries {
+    /// The summary rows of the next touched groups after `after`: [`page_by_keys`], or a
+    /// store's own way through them.
+    async fn next_page(&mut self, after: &str) -> Result<Page, StoreError>;
     /// The next page of touched groups after `after`, in order: [`Dialect::page`].
     async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError>;
     /// [`written_by_job`] of the keys.
@@ -47,6 +50,21 @@ pub(crate) async fn by_scan<Q: ScanQueries>(
     Ok(rows(groups, latest))
 }
 
+/// A page of summary rows, and the last group it covers (`None`: no group is left).
+pub(crate) type Page = (Vec<RollupRow>, Option<String>);
+
+/// The next page of touched groups after `after` and their summary rows.
+pub(crate) async fn page_by_keys<Q: RefreshQueries>(
+    q: &mut Q,
+    after: &str,
+) -> Result<Page, StoreError> {
+    let keys = q.next_keys(after).await?;
+    let Some(last) = keys.last().cloned() else {
+        return Ok((Vec::new(), None));
+    };
+    Ok((q.summaries(&keys).await?, Some(last)))
+}
+
 /// A scanned source row: group, reference, order value (as text), natural key.
 pub(crate) type SourceRow<R> = (String, R, Option<String>, String);
 
@@ -62,11 +80,12 @@ pub(crate) async fn refresh<Q: RefreshQueries>(
     let mut counts = [0; 3];
     let mut after = String::new();
     loop {
-        let keys = q.next_keys(&after).await?;
-        let Some(last) = keys.last() else { break };
-        after = last.clone();
+        let (rows, last) = q.next_page(&after).await?;
+        let Some(last) = last else { break };
+        after = last;
+        let keys: Vec<String> = rows.iter().map(|row| row.key.clone()).collect();
         let already = q.written_by_job(&keys).await?;
-        let table = table(r, &q.summaries(&keys).await?);
+        let table = table(r, &rows);
         let outcomes = q.write(&table).await?;
         add_counts(&mut counts, &table, &outcomes, &already);
     }
@@ -219,9 +238,11 @@ fn kept_values(r: &Rollup, d: &Dialect, alias: &str) -> String {
 /// The summary rows of the given groups as one statement, folded by the server as
 /// [`by_scan`] folds them: per group the earliest and latest order value, the count, and the
 /// `latest` columns of its latest row (by order value, nulls first, then natural key in byte
-/// order), with [`latest`]'s fallback to the table's value from before the job. Parameters:
-/// the account, the job, the groups. Columns: key, `latest`, first, last, count. PostgreSQL.
-pub(crate) fn summaries(r: &Rollup, d: &Dialect) -> String {
+/// order; the window is sorted as the groups' rows are picked, so one sort serves both),
+/// with [`latest`]'s fallback to the table's value from before the job. Parameters:
+/// the account, the job, the groups. Columns: key, `latest`, first, last, count. When
+/// `whole`, every group of the account, in key order, and no groups parameter. PostgreSQL.
+pub(crate) fn summaries(r: &Rollup, d: &Dialect, whole: bool) -> String {
     let (job, account) = (d.job, d.account);
     let mut sources: Vec<&str> = r
         .latest
@@ -233,18 +254,30 @@ pub(crate) fn summaries(r: &Rollup, d: &Dialect) -> String {
     sources.dedup();
     let kept = kept_values(r, d, "g");
     let filter = format!("s.account_id = {account}");
-    let (rows, cond) = (d.rows_by_key)(r.source, r.group_by, &filter, 3);
+    let (rows, cond) = match whole {
+        true => (
+            format!("{} s", r.source),
+            format!("{filter} AND s.{} IS NOT NULL", r.group_by),
+        ),
+        false => (d.rows_by_key)(r.source, r.group_by, &filter, 3),
+    };
+    let in_order = match whole {
+        true => format!(" ORDER BY g.{}", r.group_by),
+        false => String::new(),
+    };
     let text = |e: &str| (d.timestamp_text)(e);
     format!(
         "SELECT g.{group}, {kept}, {first}, {last}, g.n FROM (\
          SELECT DISTINCT ON (s.{group}) s.{group}, {sources}, \
          min(s.{order}) OVER w AS first_value, max(s.{order}) OVER w AS last_value, \
          count(*) OVER w AS n FROM {rows} WHERE {cond} \
-         WINDOW w AS (PARTITION BY s.{group}) \
+         WINDOW w AS (PARTITION BY s.{group} ORDER BY s.{order} DESC NULLS LAST, \
+         s.{key} COLLATE \"C\" DESC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) \
          ORDER BY s.{group}, s.{order} DESC NULLS LAST, s.{key} COLLATE \"C\" DESC) g \
          LEFT JOIN {table} t ON t.account_id = {account} AND t.{target_key} = g.{group} \
          LEFT JOIN {table}_history h ON t.job_id = {job} AND h.account_id = t.account_id \
-         AND h.{target_key} = t.{target_key} AND h.replaced_by = {job} AND h.job_id <> {job}",
+         AND h.{target_key} = t.{target_key} AND h.replaced_by = {job} AND h.job_id <> {job}\
+         {in_order}",
         group = r.group_by,
         first = text("g.first_value"),
         last = text("g.last_value"),
@@ -382,6 +415,8 @@ fn table(r: &'static Rollup, rows: &[RollupRow]) -> TableRows {
                 line: 0,
             })
             .collect(),
+        // A refresh writes each group once.
+        rewrites: false,
     }
 }
 

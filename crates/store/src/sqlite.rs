@@ -778,6 +778,10 @@ impl SqliteRefresh<'_> {
 }
 
 impl rollup::RefreshQueries for SqliteRefresh<'_> {
+    async fn next_page(&mut self, after: &str) -> Result<rollup::Page, StoreError> {
+        rollup::page_by_keys(self, after).await
+    }
+
     async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError> {
         let d = &rollup::SQLITE;
         let mut page = self
