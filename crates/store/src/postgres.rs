@@ -693,8 +693,8 @@ struct PgRefresh<'a> {
     rollup: &'static Rollup,
     account: Uuid,
     job: Uuid,
-    /// The source's partition is the transaction's: its groups are all touched, read from it
-    /// instead of from the table of touched groups.
+    /// The source's partition is the transaction's: its groups are all touched, paged from
+    /// it by range instead of from a table of touched keys.
     whole: bool,
     /// The summary table's partition is the transaction's, so no earlier part of the job
     /// wrote in it.
@@ -744,25 +744,15 @@ impl PgRefresh<'_> {
 }
 
 impl rollup::RefreshQueries for PgRefresh<'_> {
-    /// The touched groups (or, when `whole`, every group of the account) from one statement,
-    /// fetched through a cursor a page at a time: one join and sort of the source instead of
-    /// a lookup per group.
-    async fn next_page(&mut self, _after: &str) -> Result<rollup::Page, StoreError> {
+    /// Touched groups page by page; or, when `whole`, every group of the account from one
+    /// statement (one scan and sort of the source instead of a lookup per group), fetched
+    /// through a cursor a page at a time.
+    async fn next_page(&mut self, after: &str) -> Result<rollup::Page, StoreError> {
+        if !self.whole {
+            return rollup::page_by_keys(self, after).await;
+        }
         if !std::mem::replace(&mut self.declared, true) {
-            if !self.whole {
-                // The planner then knows how many groups were touched (a temporary table has
-                // no statistics of its own), to choose between a lookup per group and a join.
-                let d = &rollup::POSTGRES;
-                sqlx::raw_sql(AssertSqlSafe(d.on_keys("ANALYZE {keys}", self.rollup)))
-                    .execute(&mut self.store.conn)
-                    .await?;
-            }
-            // Every row is fetched: a plan for the first rows only (a cursor's default) was a
-            // lookup of the summary table per group, a thousand times slower.
-            sqlx::raw_sql("SET LOCAL cursor_tuple_fraction = 1")
-                .execute(&mut self.store.conn)
-                .await?;
-            let sql = rollup::summaries(self.rollup, &rollup::POSTGRES, self.whole);
+            let sql = rollup::summaries(self.rollup, &rollup::POSTGRES, true);
             sqlx::query(AssertSqlSafe(format!(
                 "DECLARE rollup_groups NO SCROLL CURSOR FOR {sql}"
             )))
@@ -787,6 +777,17 @@ impl rollup::RefreshQueries for PgRefresh<'_> {
         Ok((rows, Some(last)))
     }
 
+    async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError> {
+        let d = &rollup::POSTGRES;
+        Ok(
+            sqlx::query_scalar(AssertSqlSafe(d.on_keys(d.page, self.rollup)))
+                .bind(after)
+                .bind(rollup::PAGE)
+                .fetch_all(&mut self.store.conn)
+                .await?,
+        )
+    }
+
     async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError> {
         if self.fresh {
             return Ok(HashSet::new());
@@ -794,6 +795,15 @@ impl rollup::RefreshQueries for PgRefresh<'_> {
         let sql = rollup::written_by_job(self.rollup, &rollup::POSTGRES);
         let found = self.rows(sql, true, keys).await?;
         Ok(found.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn summaries(&mut self, keys: &[String]) -> Result<Vec<rollup::RollupRow>, StoreError> {
+        let sql = rollup::summaries(self.rollup, &rollup::POSTGRES, false);
+        let found = self.rows(sql, true, keys).await?;
+        let mut rows = self.rollup_rows(&found)?;
+        // In the engine's order of keys (bytes), as a refresh by scan gives them.
+        rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        Ok(rows)
     }
 
     async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError> {

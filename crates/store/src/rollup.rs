@@ -16,19 +16,15 @@ pub(crate) trait RefreshQueries {
     /// The summary rows of the next touched groups after `after`: [`page_by_keys`], or a
     /// store's own way through them.
     async fn next_page(&mut self, after: &str) -> Result<Page, StoreError>;
-    /// [`written_by_job`] of the keys.
-    async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError>;
-    /// Upserts the summary rows, as the store writes imported rows.
-    async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError>;
-}
-
-/// A refresh that pages through the touched groups by key ([`page_by_keys`]).
-#[allow(async_fn_in_trait)]
-pub(crate) trait KeyPages {
     /// The next page of touched groups after `after`, in order: [`Dialect::page`].
     async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError>;
-    /// The summary rows of the groups, in key order ([`by_scan`]).
+    /// [`written_by_job`] of the keys.
+    async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError>;
+    /// The summary rows of the groups, in key order ([`by_scan`], or [`summaries`] as one
+    /// statement).
     async fn summaries(&mut self, keys: &[String]) -> Result<Vec<RollupRow>, StoreError>;
+    /// Upserts the summary rows, as the store writes imported rows.
+    async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError>;
 }
 
 /// The two queries of a summary computed in the engine: the groups' source rows, narrow, then
@@ -58,7 +54,10 @@ pub(crate) async fn by_scan<Q: ScanQueries>(
 pub(crate) type Page = (Vec<RollupRow>, Option<String>);
 
 /// The next page of touched groups after `after` and their summary rows.
-pub(crate) async fn page_by_keys<Q: KeyPages>(q: &mut Q, after: &str) -> Result<Page, StoreError> {
+pub(crate) async fn page_by_keys<Q: RefreshQueries>(
+    q: &mut Q,
+    after: &str,
+) -> Result<Page, StoreError> {
     let keys = q.next_keys(after).await?;
     let Some(last) = keys.last().cloned() else {
         return Ok((Vec::new(), None));
@@ -236,14 +235,13 @@ fn kept_values(r: &Rollup, d: &Dialect, alias: &str) -> String {
     kept.join(", ")
 }
 
-/// The summary rows of the touched groups (in the rollup's table of touched groups), or of
-/// every group of the account when `whole`, as one statement in key order, folded by the
-/// server as
+/// The summary rows of the given groups as one statement, folded by the server as
 /// [`by_scan`] folds them: per group the earliest and latest order value, the count, and the
 /// `latest` columns of its latest row (by order value, nulls first, then natural key in byte
 /// order; the window is sorted as the groups' rows are picked, so one sort serves both),
 /// with [`latest`]'s fallback to the table's value from before the job. Parameters:
-/// the account, the job. Columns: key, `latest`, first, last, count. PostgreSQL.
+/// the account, the job, the groups. Columns: key, `latest`, first, last, count. When
+/// `whole`, every group of the account, in key order, and no groups parameter. PostgreSQL.
 pub(crate) fn summaries(r: &Rollup, d: &Dialect, whole: bool) -> String {
     let (job, account) = (d.job, d.account);
     let mut sources: Vec<&str> = r
@@ -256,17 +254,17 @@ pub(crate) fn summaries(r: &Rollup, d: &Dialect, whole: bool) -> String {
     sources.dedup();
     let kept = kept_values(r, d, "g");
     let filter = format!("s.account_id = {account}");
-    let rows = match whole {
-        true => format!("{} s", r.source),
-        false => d.on_keys(
-            &format!(
-                "{{keys}} k JOIN {} s ON s.account_id = {account} AND s.{} = k.k",
-                r.source, r.group_by
-            ),
-            r,
+    let (rows, cond) = match whole {
+        true => (
+            format!("{} s", r.source),
+            format!("{filter} AND s.{} IS NOT NULL", r.group_by),
         ),
+        false => (d.rows_by_key)(r.source, r.group_by, &filter, 3),
     };
-    let cond = format!("{filter} AND s.{} IS NOT NULL", r.group_by);
+    let in_order = match whole {
+        true => format!(" ORDER BY g.{}", r.group_by),
+        false => String::new(),
+    };
     let text = |e: &str| (d.timestamp_text)(e);
     format!(
         "SELECT g.{group}, {kept}, {first}, {last}, g.n FROM (\
@@ -278,8 +276,8 @@ pub(crate) fn summaries(r: &Rollup, d: &Dialect, whole: bool) -> String {
          ORDER BY s.{group}, s.{order} DESC NULLS LAST, s.{key} COLLATE \"C\" DESC) g \
          LEFT JOIN {table} t ON t.account_id = {account} AND t.{target_key} = g.{group} \
          LEFT JOIN {table}_history h ON t.job_id = {job} AND h.account_id = t.account_id \
-         AND h.{target_key} = t.{target_key} AND h.replaced_by = {job} AND h.job_id <> {job} \
-         ORDER BY g.{group}",
+         AND h.{target_key} = t.{target_key} AND h.replaced_by = {job} AND h.job_id <> {job}\
+         {in_order}",
         group = r.group_by,
         first = text("g.first_value"),
         last = text("g.last_value"),

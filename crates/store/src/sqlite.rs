@@ -782,20 +782,6 @@ impl rollup::RefreshQueries for SqliteRefresh<'_> {
         rollup::page_by_keys(self, after).await
     }
 
-    async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError> {
-        let sql = rollup::written_by_job(self.rollup, &rollup::SQLITE);
-        let mut stmt = self.store.conn.prepare_cached(&sql)?;
-        let params = rusqlite::params![self.account, self.job, Self::json(&keys)];
-        let found = stmt.query_map(params, |r| r.get(0))?;
-        Ok(found.collect::<Result<_, _>>()?)
-    }
-
-    async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError> {
-        self.store.write_table(table, &self.account, &self.job)
-    }
-}
-
-impl rollup::KeyPages for SqliteRefresh<'_> {
     async fn next_keys(&mut self, after: &str) -> Result<Vec<String>, StoreError> {
         let d = &rollup::SQLITE;
         let mut page = self
@@ -806,8 +792,20 @@ impl rollup::KeyPages for SqliteRefresh<'_> {
         Ok(keys.collect::<Result<_, _>>()?)
     }
 
+    async fn written_by_job(&mut self, keys: &[String]) -> Result<HashSet<String>, StoreError> {
+        let sql = rollup::written_by_job(self.rollup, &rollup::SQLITE);
+        let mut stmt = self.store.conn.prepare_cached(&sql)?;
+        let params = rusqlite::params![self.account, self.job, Self::json(&keys)];
+        let found = stmt.query_map(params, |r| r.get(0))?;
+        Ok(found.collect::<Result<_, _>>()?)
+    }
+
     async fn summaries(&mut self, keys: &[String]) -> Result<Vec<rollup::RollupRow>, StoreError> {
         rollup::by_scan(self, keys).await
+    }
+
+    async fn write(&mut self, table: &TableRows) -> Result<Vec<Outcome>, StoreError> {
+        self.store.write_table(table, &self.account, &self.job)
     }
 }
 
