@@ -752,6 +752,11 @@ impl rollup::RefreshQueries for PgRefresh<'_> {
             return rollup::page_by_keys(self, after).await;
         }
         if !std::mem::replace(&mut self.declared, true) {
+            // Every row is fetched: a plan for the first rows only (a cursor's default) may
+            // look the summary table up once per group.
+            sqlx::raw_sql("SET LOCAL cursor_tuple_fraction = 1")
+                .execute(&mut self.store.conn)
+                .await?;
             let sql = rollup::summaries(self.rollup, &rollup::POSTGRES, true);
             sqlx::query(AssertSqlSafe(format!(
                 "DECLARE rollup_groups NO SCROLL CURSOR FOR {sql}"

@@ -3,7 +3,8 @@
 -- creates the partition as a standalone table in its data transaction, copies the rows
 -- straight into it (no staging, no upsert, no index to maintain), and attaches it before
 -- the commit: the attach builds the partition's indexes in one pass each and takes only a
--- SHARE UPDATE EXCLUSIVE lock on the parent, which no import of another account waits for.
+-- SHARE UPDATE EXCLUSIVE lock on the parent, which imports into existing accounts never wait
+-- for (two new accounts' attaches take turns).
 -- Row-level security stays on the parents, where the application queries, and each
 -- partition gets the same policy and grants, so reading a partition directly shows nothing
 -- more.
