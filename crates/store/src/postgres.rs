@@ -35,7 +35,7 @@ use crate::{
 };
 use ebay_import_map::Rollup;
 use ebay_import_model::{crash, Reject};
-use ebay_import_resolve::{Outcome, ResolvedBatch, TableRows};
+use ebay_import_resolve::{Outcome, ResolvedBatch, RowWrite, TableRows};
 use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection, Row};
@@ -467,19 +467,22 @@ impl PgStore {
         let state = if found {
             PartitionState::Found
         } else {
-            let make = match may_load {
-                true => "SELECT ebay_import_new_partition($1, $2::uuid)",
-                false => "SELECT ebay_import_add_partition($1, $2::uuid)",
+            let (make, state) = match may_load {
+                true => (
+                    "SELECT ebay_import_new_partition($1, $2::uuid)",
+                    PartitionState::Loading,
+                ),
+                false => (
+                    "SELECT ebay_import_add_partition($1, $2::uuid)",
+                    PartitionState::Attached,
+                ),
             };
             sqlx::query(make)
                 .bind(table)
                 .bind(account.to_string())
                 .execute(&mut self.conn)
                 .await?;
-            match may_load {
-                true => PartitionState::Loading,
-                false => PartitionState::Attached,
-            }
+            state
         };
         let made = Partition {
             name: format!("\"{name}\""),
@@ -534,8 +537,7 @@ impl PgStore {
     ) -> Result<Vec<Outcome>, StoreError> {
         let partition = self.partition(table.table, account).await?;
         if partition.state == PartitionState::Loading {
-            let mut keys = HashSet::new();
-            let repeats = table.rows.iter().any(|r| !keys.insert(r.key.as_str()));
+            let repeats = round_end(&table.rows, 0) < table.rows.len();
             if !table.rewrites && !repeats {
                 let all = 0..table.rows.len();
                 self.copy_rows(&partition.name, table, all, account, job)
@@ -557,12 +559,7 @@ impl PgStore {
         let mut outcomes = vec![Outcome::Unchanged; table.rows.len()];
         let mut start = 0;
         while start < table.rows.len() {
-            // A round ends before the first key it has seen already.
-            let mut keys = HashSet::new();
-            let end = table.rows[start..]
-                .iter()
-                .position(|r| !keys.insert(r.key.as_str()))
-                .map_or(table.rows.len(), |n| start + n);
+            let end = round_end(&table.rows, start);
             self.upsert_round(table, &stage, start..end, account, job, &mut outcomes)
                 .await?;
             start = end;
@@ -676,6 +673,16 @@ impl PgStore {
         }
         Ok(())
     }
+}
+
+/// Where the round of rows from `start` ends: before the first key it has seen already (one
+/// `ON CONFLICT` statement may not touch a row twice).
+fn round_end(rows: &[RowWrite], start: usize) -> usize {
+    let mut keys = HashSet::new();
+    rows[start..]
+        .iter()
+        .position(|r| !keys.insert(r.key.as_str()))
+        .map_or(rows.len(), |n| start + n)
 }
 
 /// The columns a table's rows are stored in: the account, the row's columns, then the
