@@ -94,7 +94,14 @@ fn describe_sqlx(e: &sqlx::Error) -> String {
         },
         // The server's reason is lost when it closes the connection while a COPY is still
         // sending: the reset that answers the data drops it before it is read.
-        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+        sqlx::Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionReset
+            ) =>
+        {
             "lost the connection to the database: the server closed it without a reason that \
              reached this command (a restart, a crash, or an administrator ending it)"
                 .to_string()
